@@ -1,0 +1,235 @@
+"""Governance records: domains, the decision-authority matrix, action types and routing policies.
+
+Every governed record keeps its history (django-simple-history), so the audit trail can say who
+changed a policy, when and how.
+"""
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class Level(models.TextChoices):
+    """The three decision-authority levels of an enterprise agent fleet."""
+
+    AGENT = "agent", "Agent"
+    DOMAIN = "domain", "Domain orchestrator"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class Risk(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+RISK_ORDER = {Risk.LOW: 0, Risk.MEDIUM: 1, Risk.HIGH: 2, Risk.CRITICAL: 3}
+
+
+class Classification(models.TextChoices):
+    PUBLIC = "public", "Public"
+    INTERNAL = "internal", "Internal"
+    SENSITIVE = "sensitive", "Sensitive"
+
+
+class Domain(models.Model):
+    """A business domain (Product, Platform, Operations, …) with its own orchestrator and limits."""
+
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    default_inbox = models.ForeignKey(
+        "inbox.Inbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Where proposals go when no policy or rule matches (never auto-approved).",
+    )
+    orchestrator_inbox = models.ForeignKey(
+        "inbox.Inbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Where the domain orchestrator decides what first-line reviewers must escalate.",
+    )
+    is_suspended = models.BooleanField(default=False, help_text="Kill switch: refuse and freeze the domain.")
+    suspended_reason = models.TextField(blank=True)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Proposals per minute for the whole domain; blank = unlimited."
+    )
+    daily_budget_usd = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True,
+        help_text="Estimated cost (USD) the domain's agents may have auto-approved per UTC day.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("orchestrate_domain", "Can act as the domain orchestrator"),
+            ("suspend_domain", "Can suspend the domain (kill switch)"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ActionCategory(models.Model):
+    """A kind of decision (``scope_change``, ``budget_allocation``, …) that the authority matrix rules on."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "action categories"
+
+    def __str__(self):
+        return self.name
+
+
+class AuthorityRule(models.Model):
+    """One cell of the decision-authority matrix: at ``level``, ``category`` *can be decided* or
+    *must be escalated*. ``governance.authority.required_level`` reads the whole matrix."""
+
+    class Mode(models.TextChoices):
+        CAN_DECIDE = "can_decide", "Can decide"
+        MUST_ESCALATE = "must_escalate", "Must escalate"
+
+    level = models.CharField(max_length=12, choices=Level.choices)
+    category = models.ForeignKey(ActionCategory, on_delete=models.CASCADE, related_name="authority")
+    mode = models.CharField(max_length=14, choices=Mode.choices)
+    note = models.CharField(max_length=200, blank=True, help_text="E.g. 'to named humans'.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["level", "mode", "category__name"]
+        constraints = [models.UniqueConstraint(fields=["level", "category"], name="authority_one_cell")]
+
+    def __str__(self):
+        return f"{self.get_level_display()} {self.get_mode_display().lower()}: {self.category}"
+
+
+class ActionType(models.Model):
+    """A known action (``deploy.rollback``): its category and the JSON Schema of its args (data contract)."""
+
+    name = models.CharField(max_length=120, unique=True, help_text="Dotted action type, e.g. deploy.rollback")
+    category = models.ForeignKey(ActionCategory, on_delete=models.PROTECT, related_name="action_types")
+    description = models.TextField(blank=True)
+    args_schema = models.JSONField(default=dict, blank=True, help_text="JSON Schema (2020-12) of the args.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class AgentGroup(models.Model):
+    """A named set of agents a policy can match on (e.g. 'Release bots')."""
+
+    name = models.CharField(max_length=120, unique=True)
+    agents = models.ManyToManyField("inbox.Agent", blank=True, related_name="agent_groups")
+    history = HistoricalRecords(m2m_fields=[agents])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Policy(models.Model):
+    """A routing policy: what it matches and the one outcome it decides.
+
+    Matching is done by ``governance.policies.evaluate``: active policies in ``priority`` order
+    (lower first), ties broken by the lower id; the first whose every set condition holds wins.
+    Blank conditions match anything.
+    """
+
+    class Outcome(models.TextChoices):
+        AUTO_APPROVE = "auto_approve", "Auto-approve"
+        REVIEW = "review", "Review in an inbox"
+        ESCALATE = "escalate", "Escalate to a level"
+        FORBID = "forbid", "Forbid"
+
+    name = models.CharField(max_length=160, unique=True)
+    description = models.TextField(blank=True)
+    priority = models.IntegerField(default=100, help_text="Lower is tried first; ties go to the older policy.")
+    is_active = models.BooleanField(default=True)
+    is_regulatory = models.BooleanField(
+        default=False, help_text="Regulatory policies can never auto-approve, whatever else matches."
+    )
+    # --- what it matches (blank = any) ---
+    agents = models.ManyToManyField("inbox.Agent", blank=True, related_name="policies")
+    agent_groups = models.ManyToManyField(AgentGroup, blank=True, related_name="policies")
+    domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.CASCADE, related_name="policies")
+    action_pattern = models.CharField(max_length=120, blank=True, help_text="Glob on the action, e.g. deploy.*")
+    category = models.ForeignKey(ActionCategory, null=True, blank=True, on_delete=models.PROTECT)
+    min_risk = models.CharField(max_length=10, choices=Risk.choices, blank=True)
+    max_risk = models.CharField(max_length=10, choices=Risk.choices, blank=True)
+    classification = models.CharField(max_length=10, choices=Classification.choices, blank=True)
+    min_cost_usd = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    max_cost_usd = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    # --- what it decides ---
+    outcome = models.CharField(max_length=14, choices=Outcome.choices, default=Outcome.REVIEW)
+    inbox = models.ForeignKey(
+        "inbox.Inbox", null=True, blank=True, on_delete=models.PROTECT, related_name="policies",
+        help_text="For review: the inbox (blank = the domain's default inbox).",
+    )
+    escalate_to = models.CharField(max_length=12, choices=Level.choices, blank=True, help_text="For escalate.")
+    quorum = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Distinct approvers needed; blank = 2 for high/critical risk, else 1."
+    )
+    min_confidence = models.FloatField(default=0.9, help_text="For auto-approve: confidence at or above this.")
+    sla_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Review deadline; blank = critical 15 min, high 1 h, medium 4 h, low 24 h."
+    )
+    expiry_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Hard expiry after submission (blank = the agent's expires_at or none)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    history = HistoricalRecords(m2m_fields=[agents, agent_groups])
+
+    class Meta:
+        ordering = ["priority", "id"]
+        verbose_name_plural = "policies"
+
+    def __str__(self):
+        return f"{self.priority} · {self.name}"
+
+
+class Escalation(models.Model):
+    """A proposal moved up a level: by the SLA timer (``by`` empty), by a reviewer, or by a limit."""
+
+    proposal = models.ForeignKey("inbox.Proposal", on_delete=models.CASCADE, related_name="escalations")
+    from_inbox = models.ForeignKey("inbox.Inbox", null=True, on_delete=models.SET_NULL, related_name="+")
+    to_inbox = models.ForeignKey("inbox.Inbox", null=True, on_delete=models.SET_NULL, related_name="+")
+    to_level = models.CharField(max_length=12, choices=Level.choices)
+    reason = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.proposal_id} → {self.to_inbox} ({self.reason[:40]})"
+
+
+class GovernanceRole(models.Model):
+    """Unmanaged: carries the global permissions of enterprise-wide roles (assigned to groups)."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("enterprise_governance", "Enterprise governance board: decide escalations, suspend anything"),
+            ("audit", "Auditor: read-only everywhere"),
+        ]
+
+    def __str__(self):
+        return "governance role"
+
+
+ZERO_USD = Decimal("0.00")

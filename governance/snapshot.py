@@ -1,0 +1,121 @@
+"""An in-process, read-only snapshot of the governance tables (policies, matrix, action types),
+and the version number that also guards the per-process cache of agents' tokens.
+
+Evaluating a proposal must not cost a dozen queries: the snapshot is loaded once and reused until an
+admin changes a governed record, which bumps a version number in the shared cache (Redis in
+production, so every worker and machine sees it). Each use costs one cache read.
+"""
+import threading
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Max
+
+VERSION_KEY = "orchestra:governance:version"
+_lock = threading.Lock()
+_memo: dict = {"version": None, "snapshot": None}
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    id: int
+    version: int | None
+    name: str
+    priority: int
+    is_regulatory: bool
+    agent_ids: frozenset
+    group_agent_ids: frozenset
+    has_agent_condition: bool
+    domain_id: int | None
+    action_pattern: str
+    category: str
+    min_risk: str
+    max_risk: str
+    classification: str
+    min_cost_usd: object
+    max_cost_usd: object
+    outcome: str
+    inbox_id: int | None
+    escalate_to: str
+    quorum: int | None
+    min_confidence: float
+    sla_seconds: int | None
+    expiry_seconds: int | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    policies: tuple = ()
+    matrix: dict = field(default_factory=dict)  # (level, category slug) -> mode
+    action_types: dict = field(default_factory=dict)  # name -> (category slug, args_schema)
+    enterprise_inbox_id: int | None = None
+
+
+def _bump() -> None:
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.set(VERSION_KEY, 1, None)
+
+
+def bump_version(**_) -> None:
+    """Invalidate every process's snapshot (signal receiver). Bumped at once, so this process sees its
+    own change, and again after commit, so no other process keeps a snapshot read before the commit."""
+    _bump()
+    transaction.on_commit(_bump)
+
+
+def _load() -> Snapshot:
+    from inbox.models import Inbox
+
+    from .models import ActionType, AuthorityRule, Level, Policy
+
+    policies = []
+    versions = dict(Policy.history.values_list("id").annotate(latest=Max("history_id")))
+    qs = Policy.objects.filter(is_active=True).select_related("category").prefetch_related(
+        "agents", "agent_groups__agents"
+    ).order_by("priority", "id")
+    for p in qs:
+        agent_ids = frozenset(a.id for a in p.agents.all())
+        groups = list(p.agent_groups.all())
+        group_agent_ids = frozenset(a.id for g in groups for a in g.agents.all())
+        policies.append(CompiledPolicy(
+            id=p.id, version=versions.get(p.id), name=p.name, priority=p.priority, is_regulatory=p.is_regulatory,
+            agent_ids=agent_ids, group_agent_ids=group_agent_ids, has_agent_condition=bool(agent_ids or groups),
+            domain_id=p.domain_id, action_pattern=p.action_pattern, category=p.category.slug if p.category else "",
+            min_risk=p.min_risk, max_risk=p.max_risk, classification=p.classification,
+            min_cost_usd=p.min_cost_usd, max_cost_usd=p.max_cost_usd, outcome=p.outcome, inbox_id=p.inbox_id,
+            escalate_to=p.escalate_to, quorum=p.quorum, min_confidence=p.min_confidence,
+            sla_seconds=p.sla_seconds, expiry_seconds=p.expiry_seconds,
+        ))
+    matrix = {(r.level, r.category.slug): r.mode for r in AuthorityRule.objects.select_related("category")}
+    action_types = {a.name: (a.category.slug, a.args_schema) for a in ActionType.objects.select_related("category")}
+    enterprise = Inbox.objects.filter(level=Level.ENTERPRISE).order_by("id").values_list("id", flat=True).first()
+    return Snapshot(tuple(policies), matrix, action_types, enterprise)
+
+
+def version() -> int:
+    """The current governance version (one shared-cache read)."""
+    value = cache.get(VERSION_KEY)
+    if value is None:
+        cache.add(VERSION_KEY, 1, None)
+        value = cache.get(VERSION_KEY, 1)
+    return value
+
+
+def current() -> Snapshot:
+    """The snapshot for the current governance version (reloaded after any change)."""
+    version_now = version()
+    memo = _memo
+    if memo["version"] == version_now and memo["snapshot"] is not None:
+        return memo["snapshot"]
+    with _lock:
+        snapshot = _load()
+        _memo.update(version=version_now, snapshot=snapshot)
+    return snapshot
+
+
+def reset() -> None:
+    """Forget the process-local snapshot (tests)."""
+    _memo.update(version=None, snapshot=None)

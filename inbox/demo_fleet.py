@@ -1,0 +1,497 @@
+"""The demo fleet: four agents posting realistic proposals through the real HTTP API.
+
+Scenario data and the fleet runtime live here; ``manage.py run_demo_fleet`` only mints tokens,
+runs a :class:`Fleet` and revokes the tokens. Nothing here touches the database: the agents use
+``orchestra_client`` like any external agent would.
+
+Scenarios (agent → actions, routed by the seed_demo rules):
+
+- intake-triage-bot: ``ticket.route`` (support triage), ``ticket.flag_legal`` (legal)
+- content-pipeline-bot: ``content.publish_article`` (content editors: needs an editor's sign-off)
+- qa-release-bot: ``ticket.file_bug``, ``release.hold`` (QA & release)
+- ops-handoff-bot: ``service.restart``, ``firewall.update_rule`` (incident commanders),
+  ``deploy.rollback`` (platform reviewers)
+"""
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from orchestra_client import (
+    DecisionTimeout,
+    Forbidden,
+    OrchestraClient,
+    OrchestraError,
+    Proposal,
+    RateLimited,
+    Unauthorized,
+)
+
+Body = dict  # a ProposalIn body: action, summary, resource, args, reasoning, risk, confidence, …
+
+
+def _expires(hours: float) -> str:
+    return (datetime.now(UTC) + timedelta(hours=hours)).isoformat(timespec="seconds")
+
+
+def _cost(rng: random.Random, low: float, high: float) -> str:
+    """An estimated cost in USD as a decimal string with cents."""
+    return f"{rng.uniform(low, high):.2f}"
+
+
+def _conf(rng: random.Random, low: float, high: float) -> float:
+    return round(rng.uniform(low, high), 2)
+
+
+# --- intake triage --------------------------------------------------------------------------------
+
+CUSTOMERS = ["Northwind Traders", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Foods",
+             "Acme Retail", "Hooli Cloud", "Soylent Labs", "Vandelay Imports"]
+TICKET_TOPICS = [
+    ("billing", "Invoice charged twice for the October plan", "billing-team", "high"),
+    ("billing", "Refund request for unused annual seats", "billing-team", "normal"),
+    ("auth", "SSO login loops back to the sign-in page", "identity-oncall", "urgent"),
+    ("auth", "Password reset emails arrive after 20 minutes", "identity-oncall", "normal"),
+    ("api", "Webhook deliveries return 502 since this morning", "platform-support", "high"),
+    ("api", "Rate limit hit at 50 req/s despite enterprise plan", "platform-support", "normal"),
+    ("data", "CSV export truncates at 10,000 rows", "data-team", "low"),
+    ("data", "Dashboard shows yesterday's numbers only", "data-team", "normal"),
+    ("account", "Request to transfer workspace ownership", "account-management", "low"),
+]
+LEGAL_TOPICS = [
+    ("gdpr", "Customer invokes GDPR Art. 17 erasure and threatens a complaint to the regulator"),
+    ("contract", "Customer says the SLA credit clause was breached and mentions counsel"),
+    ("ip", "Report that a published template copies a competitor's copyrighted design"),
+    ("subpoena", "Message claims to include a subpoena for account records"),
+    ("dpa", "Procurement asks for a signed DPA amendment before renewal"),
+]
+
+
+def ticket_route(rng: random.Random) -> Body:
+    ticket = f"SUP-{rng.randint(4000, 9999)}"
+    topic, subject, queue, priority = rng.choice(TICKET_TOPICS)
+    customer = rng.choice(CUSTOMERS)
+    confidence = _conf(rng, 0.55, 0.97)
+    return {
+        "action": "ticket.route",
+        "resource": f"ticket:{ticket}",
+        "summary": f"Route {ticket} ({customer}: {subject.lower()}) to {queue}",
+        "args": {"ticket_id": ticket, "queue": queue, "priority": priority, "tags": [topic, "auto-triaged"]},
+        "reasoning": (
+            f"Classified as '{topic}' with {confidence:.0%} confidence from the subject and first message. "
+            f"{customer} is on the {rng.choice(['Team', 'Business', 'Enterprise'])} plan; "
+            f"{rng.randint(2, 9)} similar tickets went to {queue} this week, none was re-routed."
+        ),
+        "risk": "low",
+        "confidence": confidence,
+        "cost_usd": _cost(rng, 0.01, 0.06),
+        "classification": "internal",
+        "related_tasks": [ticket],
+    }
+
+
+def ticket_flag_legal(rng: random.Random) -> Body:
+    ticket = f"SUP-{rng.randint(4000, 9999)}"
+    topic, what = rng.choice(LEGAL_TOPICS)
+    customer = rng.choice(CUSTOMERS)
+    return {
+        "action": "ticket.flag_legal",
+        "resource": f"ticket:{ticket}",
+        "summary": f"Flag {ticket} from {customer} for legal review ({topic})",
+        "args": {"ticket_id": ticket, "category": topic, "freeze_auto_replies": True, "notify": "legal@example.com"},
+        "reasoning": f"{what}. Auto-replies should stop until Legal has read it.",
+        "risk": rng.choice(["medium", "high"]),
+        "confidence": _conf(rng, 0.6, 0.92),
+        "cost_usd": _cost(rng, 0.02, 0.08),
+        "classification": "sensitive",
+        "related_tasks": [ticket],
+        "expires_at": _expires(rng.choice([4, 8, 24])),
+    }
+
+
+# --- content pipeline -----------------------------------------------------------------------------
+
+ARTICLES = [
+    ("How we cut p99 latency by 40% with connection pooling", "engineering-blog"),
+    ("Five approval workflows every AI agent needs", "product-blog"),
+    ("Release notes: November", "changelog"),
+    ("Customer story: Globex automates invoice triage", "customers"),
+    ("Security advisory: rotating API tokens", "security"),
+    ("A practical guide to human-in-the-loop review", "product-blog"),
+    ("What's new in the reviewer inbox", "changelog"),
+]
+AUTHORS = ["Priya Natarajan", "Tom Becker", "Lena Fischer", "Marcus Ode", "Sofia Alvarez"]
+
+
+def content_publish_article(rng: random.Random) -> Body:
+    title, channel = rng.choice(ARTICLES)
+    slug = "-".join(title.lower().replace(":", "").replace("%", "pct").replace("'", "").split())[:60]
+    draft = f"CMS-{rng.randint(100, 999)}"
+    words = rng.randint(600, 2400)
+    links = rng.randint(0, 3)
+    risk = "high" if channel == "security" else ("medium" if channel == "customers" else "low")
+    return {
+        "action": "content.publish_article",
+        "resource": f"article:{slug}",
+        "summary": f"Publish \u201c{title}\u201d to {channel}",
+        "args": {"draft_id": draft, "channel": channel, "slug": slug, "author": rng.choice(AUTHORS),
+                 "publish_at": _expires(rng.choice([0.5, 2, 24])), "social_post": rng.random() < 0.5},
+        "reasoning": (
+            f"Draft {draft} passed the style check ({words} words, reading grade {rng.randint(8, 12)}), "
+            f"{links} broken link(s) fixed automatically"
+            + (", and quotes a customer by name — needs their approval on file." if channel == "customers" else ".")
+            + " Editor sign-off is required before anything goes public."
+        ),
+        "risk": risk,
+        "confidence": _conf(rng, 0.7, 0.95),
+        "cost_usd": _cost(rng, 0.10, 1.80),
+        "classification": "public",
+        "related_tasks": [draft] + ([f"MKT-{rng.randint(100, 400)}"] if rng.random() < 0.5 else []),
+    }
+
+
+# --- QA and release -------------------------------------------------------------------------------
+
+COMPONENTS = ["checkout", "search", "inbox-ui", "billing-api", "mobile-app", "notifications", "reports"]
+FAILURES = [
+    ("flaky test became a hard failure", "test_checkout_applies_coupon fails 9/10 runs since commit {sha}"),
+    ("visual regression", "Screenshot diff of 4.2% on the {component} page in Safari"),
+    ("performance regression", "p95 of /{component} went from 180 ms to 410 ms in the nightly load test"),
+    ("crash on startup", "Android 14 build crashes on launch with NullPointerException in {component}"),
+    ("data mismatch", "Totals in {component} differ from the warehouse by 0.3% for November"),
+]
+
+
+def _version(rng: random.Random) -> str:
+    return f"2026.{rng.randint(10, 12)}.{rng.randint(1, 9)}"
+
+
+def ticket_file_bug(rng: random.Random) -> Body:
+    component = rng.choice(COMPONENTS)
+    kind, detail = rng.choice(FAILURES)
+    sha = f"{rng.getrandbits(28):07x}"
+    run = f"CI-{rng.randint(20000, 29999)}"
+    severity = rng.choice(["S2", "S3", "S3", "S4"])
+    return {
+        "action": "ticket.file_bug",
+        "resource": f"component:{component}",
+        "summary": f"File a {severity} bug: {component} {kind}",
+        "args": {"project": "QA", "component": component, "severity": severity,
+                 "title": f"{component}: {kind}", "labels": ["regression", "found-by-agent"], "ci_run": run},
+        "reasoning": detail.format(sha=sha, component=component)
+        + f". Reproduced in {rng.randint(2, 5)} of {rng.randint(5, 6)} reruns of {run}; no open ticket matches.",
+        "risk": "low",
+        "confidence": _conf(rng, 0.6, 0.93),
+        "cost_usd": _cost(rng, 0.02, 0.12),
+        "classification": "internal",
+        "related_tasks": [run],
+    }
+
+
+def release_hold(rng: random.Random) -> Body:
+    version = _version(rng)
+    component = rng.choice(COMPONENTS)
+    failing = rng.randint(1, 7)
+    bug = f"QA-{rng.randint(1500, 2500)}"
+    return {
+        "action": "release.hold",
+        "resource": f"release:{version}",
+        "summary": f"Hold release {version}: {failing} blocking test(s) failing in {component}",
+        "args": {"release": version, "reason": f"{failing} blocking failures in {component}",
+                 "hold_hours": rng.choice([2, 4, 12]), "notify_channels": ["#release", f"#team-{component}"]},
+        "reasoning": (
+            f"The release candidate's end-to-end suite has {failing} failing blocking test(s) in {component} "
+            f"(see {bug}). Last green build was {rng.randint(2, 9)} hours ago; the release train leaves at 16:00 UTC."
+        ),
+        "risk": rng.choice(["medium", "high"]),
+        "confidence": _conf(rng, 0.7, 0.96),
+        "cost_usd": "0",
+        "classification": "internal",
+        "related_tasks": [bug, f"REL-{version}"],
+        "expires_at": _expires(rng.choice([1, 2, 3])),
+    }
+
+
+# --- ops handoffs ---------------------------------------------------------------------------------
+
+SERVICES = ["payments", "checkout", "search", "auth", "notifications", "ledger", "inbox-api"]
+REGIONS = ["eu-west-1", "us-east-1", "ap-southeast-2"]
+
+
+def service_restart(rng: random.Random) -> Body:
+    service = rng.choice(SERVICES)
+    region = rng.choice(REGIONS)
+    incident = f"INC-{rng.randint(1000, 1999)}"
+    symptom = rng.choice([
+        f"memory at {rng.randint(91, 99)}% and climbing {rng.randint(2, 9)}%/hour (suspected leak)",
+        f"{rng.randint(3, 40)} pods stuck in a deadlock on the connection pool",
+        f"health checks failing on {rng.randint(2, 6)} of 8 instances after a config reload",
+    ])
+    return {
+        "action": "service.restart",
+        "resource": f"service:{service}",
+        "summary": f"Rolling restart of {service} in {region}",
+        "args": {"service": service, "region": region, "strategy": "rolling", "max_unavailable": rng.choice([1, 2]),
+                 "drain_seconds": rng.choice([30, 60, 120])},
+        "reasoning": f"Handoff from the night shift: {symptom}. A rolling restart cleared the same symptom in "
+                     f"{rng.choice(['INC-1207', 'INC-1311', 'INC-1456'])}.",
+        "risk": rng.choice(["medium", "high"]),
+        "confidence": _conf(rng, 0.55, 0.9),
+        "cost_usd": _cost(rng, 0.0, 3.0),
+        "classification": "internal",
+        "related_tasks": [incident],
+    }
+
+
+def deploy_rollback(rng: random.Random) -> Body:
+    service = rng.choice(SERVICES)
+    current = _version(rng)
+    target = f"{current.rsplit('.', 1)[0]}.{max(0, int(current.rsplit('.', 1)[1]) - 1)}"
+    incident = f"INC-{rng.randint(1000, 1999)}"
+    before, after = round(rng.uniform(0.05, 0.3), 2), round(rng.uniform(1.5, 9.0), 1)
+    return {
+        "action": "deploy.rollback",
+        "resource": f"service:{service}",
+        "summary": f"Roll back {service} from {current} to {target}",
+        "args": {"service": service, "from_version": current, "to_version": target,
+                 "region": rng.choice(REGIONS + ["all"])},
+        "reasoning": f"Error rate rose from {before}% to {after}% within {rng.randint(4, 25)} minutes of "
+                     f"deploying {current}; no schema migration in between, so rolling back is safe.",
+        "risk": rng.choice(["high", "high", "critical"]),
+        "confidence": _conf(rng, 0.65, 0.95),
+        "cost_usd": _cost(rng, 0.5, 12.0),
+        "classification": "internal",
+        "related_tasks": [incident, f"DEP-{rng.randint(3000, 3999)}"],
+        "expires_at": _expires(1),
+    }
+
+
+def firewall_update_rule(rng: random.Random) -> Body:
+    cidr = f"203.0.113.{rng.randint(0, 255)}/32" if rng.random() < 0.6 else f"198.51.100.{rng.choice([0, 64, 128])}/26"
+    port = rng.choice([22, 443, 5432, 6379, 8443])
+    action = rng.choice(["deny", "deny", "allow"])
+    rule = f"fw-{rng.randint(100, 999)}"
+    change = f"CHG-{rng.randint(500, 999)}"
+    why = (f"{rng.randint(2000, 90000)} failed logins from {cidr} in the last hour, none successful"
+           if action == "deny"
+           else f"vendor {rng.choice(['Datadog', 'PagerDuty', 'Stripe'])} needs access during {change}")
+    return {
+        "action": "firewall.update_rule",
+        "resource": f"firewall:edge/{rule}",
+        "summary": f"{action.capitalize()} {cidr} on port {port} at the edge firewall",
+        "args": {"rule_id": rule, "action": action, "cidr": cidr, "port": port, "protocol": "tcp",
+                 "expires_in_hours": rng.choice([None, 24, 72])},
+        "reasoning": f"Handoff from ops: {why}. The rule is scoped to one port and can be reverted in one step.",
+        "risk": "critical" if action == "allow" and port in (22, 5432, 6379) else "high",
+        "confidence": _conf(rng, 0.5, 0.9),
+        "cost_usd": "0",
+        "classification": "internal",
+        "related_tasks": [change],
+    }
+
+
+# --- who proposes what ----------------------------------------------------------------------------
+
+Generator = Callable[[random.Random], Body]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A demo agent and the proposals it makes, with relative weights."""
+
+    agent: str
+    title: str
+    generators: tuple[tuple[Generator, int], ...]
+
+    def next_body(self, rng: random.Random) -> Body:
+        funcs, weights = zip(*self.generators, strict=True)
+        return rng.choices(funcs, weights=weights)[0](rng)
+
+
+SCENARIOS = (
+    Scenario("intake-triage-bot", "Intake triage", ((ticket_route, 4), (ticket_flag_legal, 1))),
+    Scenario("content-pipeline-bot", "Content pipeline", ((content_publish_article, 1),)),
+    Scenario("qa-release-bot", "QA and release", ((ticket_file_bug, 3), (release_hold, 1))),
+    Scenario("ops-handoff-bot", "Ops handoffs",
+             ((service_restart, 2), (deploy_rollback, 2), (firewall_update_rule, 1))),
+)
+AGENT_NAMES = tuple(s.agent for s in SCENARIOS)
+ACTIONS = {g.__name__.replace("_", ".", 1): g for s in SCENARIOS for g, _ in s.generators}
+
+
+# --- the fleet ------------------------------------------------------------------------------------
+
+UNATTRIBUTED = ("expired", "superseded")  # final states nobody "decided"
+NOT_DECISIONS = ("submitted", "errors", "skipped (too many pending)")
+
+
+def describe(agent: str, p: Proposal) -> str:
+    """One line per decision, e.g. ``ops-handoff-bot: deploy.rollback service:payments → approved by alice``."""
+    line = f"{agent}: {p.action} {p.raw.get('resource', '')} \u2192 {p.status.replace('_', ' ')}"
+    if p.decided_by:
+        line += f" by {p.decided_by}"
+    elif p.status not in UNATTRIBUTED:
+        line += " by policy"
+    if p.edited:
+        line += f" (edited args {p.args_to_run})"
+    if p.comment:
+        line += f" \u2014 \u201c{p.comment[:80]}\u201d"
+    return line
+
+
+class Fleet:
+    """Runs ``workers`` agent threads cycling over ``tokens`` (agent name → plain token), posting
+    ``rate`` proposals per second in total (Poisson arrivals) through ``base_url``. Each proposal
+    gets a daemon thread that long-polls for its decision and reports it with ``emit``; an agent
+    keeps at most ``max_pending`` proposals waiting and pauses while it has that many."""
+
+    def __init__(self, base_url: str, tokens: dict[str, str], *, rate: float = 0.2, workers: int | None = None,
+                 max_pending: int = 20, emit: Callable[[str], None] = print, seed: int | None = None,
+                 client_factory: Callable[[str, str], OrchestraClient] | None = None):
+        if rate <= 0:
+            raise ValueError("rate must be positive (proposals per second)")
+        self.base_url = base_url
+        self.scenarios = [s for s in SCENARIOS if s.agent in tokens]
+        self.workers = workers or len(self.scenarios)
+        self.rate = rate
+        self.max_pending = max_pending
+        self.emit = emit
+        self.rng = random.Random(seed)
+        make = client_factory or (lambda url, token: OrchestraClient(url, token, timeout=10.0))
+        self.clients = {s.agent: make(base_url, tokens[s.agent]) for s in self.scenarios}
+        self.slots = {s.agent: threading.BoundedSemaphore(max_pending) for s in self.scenarios}
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.stats: dict[str, Counter] = defaultdict(Counter)
+        self.threads: list[threading.Thread] = []
+
+    def _say(self, line: str) -> None:
+        with self.lock:
+            self.emit(line)
+
+    def _count(self, agent: str, key: str) -> None:
+        with self.lock:
+            self.stats[agent][key] += 1
+
+    def start(self) -> None:
+        for n in range(self.workers):
+            scenario = self.scenarios[n % len(self.scenarios)]
+            rng = random.Random(self.rng.random())
+            t = threading.Thread(target=self._work, args=(scenario, rng, n), name=f"fleet-{scenario.agent}-{n}",
+                                 daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def run(self, duration: float = 0) -> None:
+        """Start, then block for ``duration`` seconds (0 = until interrupted); stops on return."""
+        self.start()
+        try:
+            if duration > 0:
+                self.stop.wait(duration)
+            else:
+                while not self.stop.wait(3600):
+                    pass
+        finally:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=15)
+        for client in self.clients.values():
+            client.close()
+
+    def _work(self, scenario: Scenario, rng: random.Random, n: int) -> None:
+        per_worker = self.rate / self.workers
+        # the first proposals come soon, spread over the workers, so a fresh demo shows something
+        delay = min(rng.uniform(0.5, 3.0) + n, 1 / per_worker)
+        while not self.stop.wait(delay):
+            delay = rng.expovariate(per_worker)
+            slot = self.slots[scenario.agent]
+            if not slot.acquire(blocking=False):
+                self._count(scenario.agent, "skipped (too many pending)")
+                continue
+            try:
+                self._submit(scenario, rng, slot)
+            except RateLimited as exc:
+                slot.release()
+                delay = max(delay, exc.retry_after or 5)
+                self._say(f"{scenario.agent}: rate limited; next proposal in {delay:.0f} s")
+            except (Unauthorized, Forbidden) as exc:
+                slot.release()
+                self._count(scenario.agent, "errors")
+                self._say(f"{scenario.agent}: {exc}; pausing 30 s")
+                delay = max(delay, 30)
+            except OrchestraError as exc:
+                slot.release()
+                self._count(scenario.agent, "errors")
+                self._say(f"{scenario.agent}: submit failed: {exc}")
+            except Exception as exc:  # a demo agent must not die silently
+                slot.release()
+                self._count(scenario.agent, "errors")
+                self._say(f"{scenario.agent}: unexpected {type(exc).__name__}: {exc}")
+
+    def _submit(self, scenario: Scenario, rng: random.Random, slot: threading.BoundedSemaphore) -> None:
+        body = scenario.next_body(rng)
+        p = self.clients[scenario.agent].submit(**body)
+        self._count(scenario.agent, "submitted")
+        self._say(f"{scenario.agent}: proposed {p.action} {body.get('resource', '')} "
+                  f"[{body['risk']}, {body['confidence']:.0%}] \u2192 {p.raw.get('inbox') or 'decided at once'}")
+        if not p.pending:  # decided by a policy right away
+            slot.release()
+            self._decided(scenario.agent, p)
+            return
+        threading.Thread(target=self._await, args=(scenario.agent, p, slot), daemon=True,
+                         name=f"wait-{p.id}").start()
+
+    def _await(self, agent: str, p: Proposal, slot: threading.BoundedSemaphore) -> None:
+        client = self.clients[agent]
+        try:
+            while not self.stop.is_set():
+                try:
+                    self._decided(agent, client.wait(p.id, timeout=30))
+                    return
+                except DecisionTimeout:
+                    continue
+                except Exception as exc:  # includes a client closed by shutdown()
+                    if self.stop.is_set():
+                        return
+                    self._say(f"{agent}: waiting for {p.id} failed: {exc}; retrying in 5 s")
+                    self.stop.wait(5)
+        finally:
+            slot.release()
+
+    def _decided(self, agent: str, p: Proposal) -> None:
+        self._count(agent, p.status)
+        self._say(describe(agent, p))
+
+    def summary(self) -> list[str]:
+        """Lines: per agent, how many proposals were submitted and how they were decided."""
+        with self.lock:
+            lines = []
+            for s in self.scenarios:
+                c = self.stats.get(s.agent, Counter())
+                decided = sum(v for k, v in c.items() if k not in NOT_DECISIONS)
+                rest = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(c.items()) if k != "submitted")
+                lines.append(f"{s.agent}: {c['submitted']} submitted, {decided} decided"
+                             f"{', ' + rest if rest else ''}, {c['submitted'] - decided} still pending")
+            return lines
+
+
+def wait_until_up(client: OrchestraClient, *, timeout: float = 60.0, stop: threading.Event | None = None) -> bool:
+    """True once the API answers (any HTTP answer counts), False after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (stop and stop.is_set()):
+        try:
+            client.list(limit=1)
+            return True
+        except OrchestraError as exc:
+            if exc.status is not None:
+                return True
+        time.sleep(0.5)
+    return False

@@ -1,0 +1,151 @@
+"""API schemas of the inbox app: what agents send and what they get back."""
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+from uuid import UUID
+
+from django.utils import timezone
+from ninja import Field, Schema
+from pydantic import AnyHttpUrl, field_validator
+
+from .models import Proposal
+
+ActionName = Field(..., min_length=3, max_length=120, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$",
+                   description="Dotted action type, e.g. `deploy.rollback`, `email.send_external`.")
+
+
+class ProposalIn(Schema):
+    """A proposed action. Only ``action`` and ``summary`` are required; defaults are documented per field."""
+
+    action: str = ActionName
+    summary: str = Field(..., min_length=1, max_length=500, description="One line a reviewer reads first.")
+    resource: str = Field("", max_length=255, description="What it acts on, e.g. `service:payments`. Default empty.")
+    args: dict[str, Any] = Field(default_factory=dict, description="Arguments of the action (JSON object). Default {}.")
+    reasoning: str = Field("", max_length=20_000, description="Why the agent proposes it. Default empty.")
+    risk: Literal["low", "medium", "high", "critical"] = Field("medium", description="Default `medium`.")
+    confidence: float = Field(0.0, ge=0, le=1, description="Agent's confidence, 0–1. Default 0 (never auto-approves).")
+    cost_usd: Decimal = Field(Decimal("0"), ge=0, max_digits=12, decimal_places=4,
+                              description="Estimated cost in USD (decimal string or number). Default 0.")
+    classification: Literal["public", "internal", "sensitive"] = Field("internal", description="Default `internal`.")
+    related_tasks: list[str] = Field(default_factory=list, max_length=50, description="Related task ids. Default [].")
+    callback_url: AnyHttpUrl | None = Field(None, description="Receives the signed decision (POST). Default none.")
+    expires_at: datetime | None = Field(None, description="When the proposal expires if undecided (ISO 8601, aware).")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _future(cls, value):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("must include a timezone offset")
+            if value <= timezone.now():
+                raise ValueError("must be in the future")
+        return value
+
+    def to_model_fields(self) -> dict:
+        data = self.model_dump()
+        data["callback_url"] = str(data["callback_url"]) if data["callback_url"] else ""
+        return data
+
+
+class DecisionIn(Schema):
+    """A reviewer's decision. ``comment`` is required to reject or answer; ``args`` (JSON object) to edit.
+    With a quorum above one, an approval is a vote until enough distinct reviewers approve."""
+
+    verdict: Literal["approve", "reject", "edit", "answer"]
+    comment: str = Field("", max_length=20_000)
+    args: dict[str, Any] | None = None
+    supersede_conflicts: bool = Field(True, description="Approving supersedes pending conflicting proposals")
+
+
+class EscalationIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=2000)
+    to_level: Literal["domain", "enterprise"] | None = Field(None, description="Default: the next level up")
+
+
+class DecisionOut(Schema):
+    verdict: str
+    decided_by: str | None = Field(None, description="Username, or null when a policy decided.")
+    decided_at: datetime | None
+    comment: str
+    final_args: dict[str, Any] | None
+
+
+class ProposalOut(Schema):
+    """A proposal as its agent and reviewers see it. ``decision`` is null while pending."""
+
+    id: UUID
+    status: str = Field(..., description="pending, approved, rejected, edited_and_approved, answered, expired, "
+                                         "refused or superseded")
+    agent: str
+    inbox: str | None = Field(None, description="Slug of the inbox it was routed to.")
+    routing_reason: str = Field(..., description="Which policy routed it, and why")
+    policy: str | None = Field(None, description="Name of the policy that routed it")
+    policy_version: int | None = Field(None, description="Version (history id) of that policy")
+    level: str = Field(..., description="Authority level deciding it now: agent, domain or enterprise")
+    category: str = Field(..., description="Action category in the authority matrix (blank if unknown)")
+    quorum: int = Field(..., description="Distinct approvals needed")
+    sla_due_at: datetime | None = Field(None, description="Review deadline; escalated when missed")
+    is_frozen: bool = Field(..., description="Frozen by a kill switch: cannot be decided")
+    action: str
+    resource: str
+    args: dict[str, Any]
+    summary: str
+    reasoning: str
+    risk: str
+    confidence: float
+    cost_usd: Decimal = Field(..., description="USD")
+    classification: str
+    related_tasks: list[str]
+    callback_url: str | None
+    expires_at: datetime | None
+    created_at: datetime
+    decision: DecisionOut | None
+
+    @staticmethod
+    def resolve_agent(p: Proposal) -> str:
+        return p.agent.name
+
+    @staticmethod
+    def resolve_inbox(p: Proposal) -> str | None:
+        return p.inbox.slug if p.inbox_id else None
+
+    @staticmethod
+    def resolve_policy(p: Proposal) -> str | None:
+        return p.policy.name if p.policy_id else None
+
+    @staticmethod
+    def resolve_callback_url(p: Proposal) -> str | None:
+        return p.callback_url or None
+
+    @staticmethod
+    def resolve_decision(p: Proposal) -> dict | None:
+        if p.is_pending:
+            return None
+        return {
+            "verdict": VERDICT_OF_STATUS.get(p.status, p.status),
+            "decided_by": p.decided_by.get_username() if p.decided_by_id else None,
+            "decided_at": p.decided_at,
+            "comment": p.decision_comment,
+            "final_args": p.final_args,
+        }
+
+
+class ErrorOut(Schema):
+    detail: Any
+    code: str | None = None
+
+
+VERDICT_OF_STATUS = {
+    Proposal.Status.APPROVED: "approve",
+    Proposal.Status.REJECTED: "reject",
+    Proposal.Status.EDITED: "edit",
+    Proposal.Status.ANSWERED: "answer",
+    Proposal.Status.EXPIRED: "expire",
+    Proposal.Status.REFUSED: "refuse",
+    Proposal.Status.SUPERSEDED: "supersede",
+}
+
+
+def proposal_out(p: Proposal) -> dict:
+    """The API's JSON-ready shape of a proposal (agent, inbox and decided_by should be loaded)."""
+    return ProposalOut.from_orm(p).model_dump(mode="json")

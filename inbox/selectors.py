@@ -1,0 +1,55 @@
+"""Read side of the inbox app: querysets, each one SQL query however many inboxes are involved."""
+from django.db.models import Count, Q, QuerySet
+
+from .models import Inbox, Proposal
+from .permissions import inboxes_for
+
+PROPOSAL_RELATED = ("agent", "inbox", "decided_by", "policy")
+
+
+def proposals_for_reviewer(user, *, for_decision: bool = False, status: str | None = None) -> QuerySet[Proposal]:
+    """Proposals in the inboxes ``user`` may view (or decide in), newest first. One query: the
+    permitted inboxes are a subquery, not a list fetched first."""
+    qs = Proposal.objects.filter(inbox__in=inboxes_for(user, for_decision=for_decision))
+    if status:
+        qs = qs.filter(status=status)
+    return qs.select_related(*PROPOSAL_RELATED).order_by("-created_at")
+
+
+def proposals_for_agent(agent, *, status: str | None = None) -> QuerySet[Proposal]:
+    qs = Proposal.objects.filter(agent=agent)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.select_related(*PROPOSAL_RELATED).order_by("-created_at")
+
+
+def inbox_pending(inbox: Inbox, *, order: str = "newest") -> QuerySet[Proposal]:
+    """Pending proposals of one inbox: ``order`` is ``newest`` or ``urgent`` (risk, then expiry)."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    qs = Proposal.objects.filter(inbox=inbox, status=Proposal.Status.PENDING).select_related(*PROPOSAL_RELATED)
+    if order == "urgent":
+        rank = Case(
+            When(risk="critical", then=Value(0)), When(risk="high", then=Value(1)),
+            When(risk="medium", then=Value(2)), default=Value(3), output_field=IntegerField(),
+        )
+        return qs.annotate(risk_rank=rank).order_by("risk_rank", "expires_at", "-created_at")
+    return qs.order_by("-created_at")
+
+
+def inboxes_with_pending_counts(user) -> QuerySet[Inbox]:
+    """The inboxes ``user`` may view, each annotated with ``pending_count``."""
+    return inboxes_for(user).annotate(
+        pending_count=Count("proposals", filter=Q(proposals__status=Proposal.Status.PENDING))
+    ).order_by("name")
+
+
+def pending_count(inbox_id: int) -> int:
+    return Proposal.objects.filter(inbox_id=inbox_id, status=Proposal.Status.PENDING).count()
+
+
+def user_tokens(user) -> QuerySet:
+    """``user``'s personal API tokens, newest first (the profile page; revoking looks up here)."""
+    from .models import ApiToken
+
+    return ApiToken.objects.filter(user=user).order_by("-created_at")

@@ -1,0 +1,185 @@
+"""Reviewer web app: every view parses, asks ``inbox.permissions``, calls one service or selector,
+and renders. Missing and forbidden objects are both 404 (``permissions`` decides which)."""
+import functools
+import json
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from orchestra_site.errors import Conflict, Forbidden, InvalidInput, NotFound, ProposalAlreadyDecided
+
+from . import permissions, selectors, services
+from .forms import DecisionForm, TokenCreateForm
+from .models import Inbox, Proposal
+
+ORDERS = {"newest": "Newest first", "urgent": "Most urgent first"}
+# Changes not worth a line in a proposal's history (``decided_at`` is the row's own timestamp).
+HISTORY_HIDDEN = {"decided_at", "idempotency_key"}
+
+
+def reviewer_view(view):
+    """``login_required`` plus the translation of permission errors to 404 / 403."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as e:
+            raise Http404(e.message) from e
+        except Forbidden as e:
+            raise PermissionDenied(e.message) from e
+
+    return wrapper
+
+
+def page(request, template: str, context: dict, *, status: int = 200):
+    """Render a page of the app shell: the sidebar lists the user's inboxes with live counts."""
+    context["nav_inboxes"] = selectors.inboxes_with_pending_counts(request.user)
+    return render(request, template, context, status=status)
+
+
+def access_inbox_by_slug(user, slug: str) -> Inbox:
+    inbox_id = Inbox.objects.filter(slug=slug).values_list("pk", flat=True).first()
+    if inbox_id is None:
+        raise NotFound("No such inbox.")
+    return permissions.access_inbox(user, inbox_id)
+
+
+@reviewer_view
+def home(request):
+    return page(request, "inbox/home.html", {})
+
+
+@reviewer_view
+def inbox_detail(request, slug):
+    inbox = access_inbox_by_slug(request.user, slug)
+    order = request.GET.get("order") if request.GET.get("order") in ORDERS else "newest"
+    return page(request, "inbox/inbox.html", {
+        "inbox": inbox,
+        "proposals": selectors.inbox_pending(inbox, order=order),
+        "order": order,
+        "orders": ORDERS,
+        "can_decide": permissions.can_decide(request.user, inbox),
+        "blank_proposal": Proposal(id=UUID(int=0)),  # the <template> row that live events fill in
+    })
+
+
+@reviewer_view
+@require_http_methods(["GET", "POST"])
+def proposal_detail(request, proposal_id):
+    proposal = permissions.access_proposal(request.user, proposal_id)
+    can_decide = proposal.is_pending and permissions.can_decide(request.user, proposal.inbox)
+    form = DecisionForm(initial={"args": json.dumps(proposal.args, indent=2, ensure_ascii=False)})
+    conflict, status = None, 200
+    if request.method == "POST":
+        proposal = permissions.access_proposal(request.user, proposal_id, for_decision=True)
+        form = DecisionForm(request.POST)
+        if form.is_valid():
+            try:
+                decided = services.proposal_decide(
+                    proposal=proposal, reviewer=request.user, verdict=form.cleaned_data["verdict"],
+                    comment=form.cleaned_data["comment"], args=form.cleaned_data.get("parsed_args"),
+                )
+            except InvalidInput as e:  # ``field`` may be a JSON path inside the args: "args.to_version"
+                field = e.field.split(".")[0]
+                form.add_error(field if field in form.fields else None, e.message)
+            except ProposalAlreadyDecided as e:
+                conflict = e
+                proposal = permissions.access_proposal(request.user, proposal_id)
+                can_decide = False
+            except Conflict as e:  # e.g. already voted, or frozen by a kill switch
+                conflict = e
+            else:
+                messages.success(request, decision_message(decided))
+                return redirect("inbox:inbox", slug=decided.inbox.slug)
+        status = 409 if conflict else 422
+    my_vote = proposal.votes.filter(reviewer=request.user).first() if can_decide else None
+    return page(request, "inbox/proposal.html", {
+        "proposal": proposal,
+        "my_vote": my_vote,
+        "inbox": proposal.inbox,
+        "args_json": json.dumps(proposal.args, indent=2, ensure_ascii=False),
+        "final_args_json": (json.dumps(proposal.final_args, indent=2, ensure_ascii=False)
+                            if proposal.final_args is not None and proposal.final_args != proposal.args else None),
+        "history": history_of(proposal),
+        "can_decide": can_decide and my_vote is None,
+        "form": form,
+        "conflict": conflict,
+    }, status=status)
+
+
+@reviewer_view
+@require_POST
+def proposal_escalate(request, proposal_id):
+    """Move a pending proposal up one authority level, with a reason (it leaves this inbox)."""
+    proposal = permissions.access_proposal(request.user, proposal_id, for_decision=True)
+    try:
+        moved = services.proposal_escalate(proposal=proposal, reason=request.POST.get("reason", ""), by=request.user)
+    except (InvalidInput, Conflict) as e:
+        messages.error(request, e.message)
+        return redirect("inbox:proposal", proposal_id=proposal.pk)
+    messages.success(request, f"Escalated {moved.action} {moved.resource} to {moved.get_level_display()}.")
+    return redirect("inbox:inbox", slug=proposal.inbox.slug)
+
+
+def decision_message(p) -> str:
+    what = f"{p.action} {p.resource}".strip()
+    if p.is_pending:  # a vote towards a quorum, or an edit that another reviewer must approve (four eyes)
+        return f"Your vote on {what} is recorded; it stays pending until another reviewer approves it."
+    return f"{p.get_status_display()}: {what}."
+
+
+def history_of(proposal) -> list[dict]:
+    """Each history row with the fields it changed (oldest first), for the audit trail."""
+    records = list(
+        proposal.history.select_related("history_user", "decided_by").order_by("history_date", "history_id")
+    )
+    rows, previous = [], None
+    for record in records:
+        changes = []
+        if previous is not None:
+            delta = record.diff_against(previous, excluded_fields=HISTORY_HIDDEN, foreign_keys_are_objs=True)
+            changes = [{"field": c.field.replace("_", " "), "old": _show(c.old), "new": _show(c.new)}
+                       for c in delta.changes]
+        rows.append({"record": record, "changes": changes})
+        previous = record
+    return rows
+
+
+def _show(value) -> str:
+    if value is None or value == "" or getattr(value, "pk", "") is None:  # None, or a null foreign key
+        return "—"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+@reviewer_view
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    form, new_token = TokenCreateForm(), None
+    if request.method == "POST":
+        form = TokenCreateForm(request.POST)
+        if form.is_valid():
+            _, new_token = services.user_token_create(user=request.user, name=form.cleaned_data["name"])
+            form = TokenCreateForm()
+    return page(request, "inbox/profile.html", {
+        "tokens": selectors.user_tokens(request.user),
+        "form": form,
+        "new_token": new_token,
+    })
+
+
+@reviewer_view
+@require_POST
+def token_revoke(request, token_id):
+    token = get_object_or_404(selectors.user_tokens(request.user), pk=token_id)
+    services.token_revoke(token=token)
+    messages.success(request, f"Token {token.prefix}… revoked. Programs using it now get 401.")
+    return redirect("inbox:profile")

@@ -1,0 +1,256 @@
+"""The demo fleet: every scenario makes valid proposals that land in the intended inbox, and a short
+run against a real uvicorn server posts proposals, reports a decision and revokes its tokens."""
+import io
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+
+from inbox import demo_fleet
+from inbox.models import Agent, ApiToken, Proposal
+from inbox.schemas import ProposalIn
+from inbox.services import agent_token_create, user_token_create
+from orchestra_client import OrchestraClient
+
+ACTIONS = {"ticket.route", "ticket.flag_legal", "content.publish_article", "ticket.file_bug", "release.hold",
+           "service.restart", "deploy.rollback", "firewall.update_rule"}
+
+
+def test_every_scenario_action_is_covered():
+    assert set(demo_fleet.ACTIONS) == ACTIONS
+    assert demo_fleet.AGENT_NAMES == ("intake-triage-bot", "content-pipeline-bot", "qa-release-bot",
+                                      "ops-handoff-bot")
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_generated_bodies_are_valid_proposals(action):
+    rng = random.Random(action)
+    seen = set()
+    for _ in range(50):
+        body = demo_fleet.ACTIONS[action](rng)
+        parsed = ProposalIn(**body)  # raises on anything the API would answer 422 to
+        assert parsed.action == action
+        assert parsed.summary and parsed.resource and parsed.args and parsed.reasoning
+        assert parsed.related_tasks
+        seen.add((body["summary"], body["resource"], repr(body["args"])))
+    assert len(seen) > 10  # varied, not one canned proposal
+
+
+def test_scenarios_mix_their_actions():
+    rng = random.Random(1)
+    ops = next(s for s in demo_fleet.SCENARIOS if s.agent == "ops-handoff-bot")
+    assert {ops.next_body(rng)["action"] for _ in range(60)} == {
+        "service.restart", "deploy.rollback", "firewall.update_rule"}
+
+
+def test_every_scenario_is_accepted_and_decidable_in_the_seeded_demo(db):
+    """Submitted like the API does, each demo proposal is accepted (schema, args contract, policies)
+    and is either decided by a policy or lands in an inbox a demo reviewer may decide in."""
+    from django.contrib.auth import get_user_model
+
+    from inbox import services
+    from inbox.permissions import can_decide
+
+    call_command("seed_demo", stdout=io.StringIO())
+    from inbox.management.commands.seed_demo import USERS
+
+    demo_users = [u[0] for u in USERS if u[0] != "admin"]  # admin may decide anything: not a proof
+    reviewers = list(get_user_model().objects.filter(username__in=demo_users))
+    rng = random.Random(2)
+    for scenario in demo_fleet.SCENARIOS:
+        agent = Agent.objects.get(name=scenario.agent)
+        for func, _ in scenario.generators:
+            for _ in range(2):
+                body = func(rng)
+                p, created = services.proposal_submit(agent=agent, data=ProposalIn(**body).to_model_fields())
+                assert created
+                if p.is_pending:
+                    assert p.inbox is not None, body["action"]
+                    assert any(can_decide(u, p.inbox) for u in reviewers), (body["action"], p.inbox)
+
+
+def test_describe_names_the_decision():
+    from orchestra_client import Proposal as P
+
+    p = P.from_json({"id": "x", "status": "edited_and_approved", "action": "deploy.rollback",
+                     "summary": "s", "resource": "service:payments", "args": {"to_version": "1"},
+                     "decision": {"decided_by": "alice", "final_args": {"to_version": "2"}, "comment": ""}})
+    assert demo_fleet.describe("ops-handoff-bot", p) == (
+        "ops-handoff-bot: deploy.rollback service:payments \u2192 edited and approved by alice "
+        "(edited args {'to_version': '2'})")
+    expired = P.from_json({"id": "y", "status": "expired", "action": "release.hold", "summary": "s",
+                           "resource": "release:1", "decision": {"decided_by": None}})
+    assert demo_fleet.describe("qa-release-bot", expired) == "qa-release-bot: release.hold release:1 \u2192 expired"
+    refused = P.from_json({"id": "z", "status": "refused", "action": "firewall.update_rule", "summary": "s",
+                           "resource": "fw", "decision": {"decided_by": None}})
+    assert demo_fleet.describe("bot", refused).endswith("\u2192 refused by policy")
+
+
+# --- a short run against a live server ------------------------------------------------------------
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    return f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture(scope="module")
+def live_stack(django_db_setup, django_db_blocker):
+    """uvicorn serving the ASGI app (as in production) on a free port, on the test database."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with django_db_blocker.unblock():
+        env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "orchestra_site.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "2"],
+        cwd=settings.BASE_DIR, env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            assert server.poll() is None, "uvicorn exited"
+            time.sleep(0.2)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _until(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_the_fleet_posts_through_http_and_reports_decisions(live_stack, transactional_db):
+    from django.contrib.auth import get_user_model
+
+    call_command("seed_demo", stdout=io.StringIO())
+    tokens = {a.name: agent_token_create(agent=a, name="test")[1]
+              for a in Agent.objects.filter(name__in=demo_fleet.AGENT_NAMES)}
+    lines = []
+    fleet = demo_fleet.Fleet(live_stack, tokens, rate=40, workers=4, max_pending=2, emit=lines.append, seed=3)
+    fleet.start()
+    try:
+        alice = get_user_model().objects.get(username="alice")
+        with OrchestraClient(live_stack, user_token_create(user=alice)[1]) as reviewer:
+            assert _until(lambda: reviewer.inbox()), lines
+            target = reviewer.inbox()[0]
+            reviewer.decide(target.id, "reject", comment="Not this week")
+        agent = target.raw["agent"]
+        want = f"{agent}: {target.action} {target.raw['resource']} \u2192 rejected by alice"
+        assert _until(lambda: any(line.startswith(want) for line in lines)), lines
+    finally:
+        fleet.shutdown()
+    assert any(line.startswith(f"{agent}: proposed ") for line in lines)
+    summary = "\n".join(fleet.summary())
+    assert f"{agent}:" in summary and "rejected 1" in summary
+
+
+def test_the_command_mints_and_revokes_its_tokens(live_stack, transactional_db):
+    call_command("seed_demo", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("run_demo_fleet", base_url=live_stack, rate=8, duration=1.5, seed=4, stdout=out)
+    text = out.getvalue()
+    assert "Demo fleet stopped" in text and "submitted" in text, text
+    tokens = ApiToken.objects.filter(name="demo-fleet")
+    assert tokens.count() == 4 and not tokens.filter(revoked_at__isnull=True).exists()
+    assert Proposal.objects.exists()
+
+
+def test_the_command_needs_the_demo_agents(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="seed_demo"):
+        call_command("run_demo_fleet", duration=1)
+
+
+# --- run_stack: supervision -----------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_stack(*args):
+    """``manage.py run_stack --no-fleet`` on a free port and the test database; returns the process,
+    the child pids it reported and its output lines so far (once the server is up)."""
+    import re
+
+    with connection.cursor():
+        pass
+    env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run_stack", "--no-fleet", "--port", str(_free_port()), *args],
+        cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines, pids = [], {}
+    deadline = time.monotonic() + 60
+    for line in proc.stdout:
+        lines.append(line)
+        if m := re.search(r"started (\w+) \(pid (\d+)\)", line):
+            pids[m[1]] = int(m[2])
+        if "Orchestra is up at" in line or time.monotonic() > deadline:
+            break
+    return proc, pids, lines
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_run_stack_stops_all_children_on_sigterm(transactional_db):
+    import signal
+
+    proc, pids, lines = _start_stack()
+    assert set(pids) == {"web", "worker"}, lines
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "all stopped" in out
+    assert all(_gone(pid) for pid in pids.values())
+
+
+def test_run_stack_exits_non_zero_when_a_child_dies(transactional_db):
+    import signal
+
+    proc, pids, lines = _start_stack()
+    os.kill(pids["web"], signal.SIGKILL)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1, out
+    assert "web exited" in out
+    assert _gone(pids["worker"])
+
+
+def test_run_stack_refuses_several_workers_without_redis(settings):
+    from django.core.management.base import CommandError
+
+    settings.REDIS_URL = ""
+    with pytest.raises(CommandError, match="REDIS_URL"):
+        call_command("run_stack", workers=2)

@@ -47,8 +47,9 @@ def dry_run(request, payload: DryRunIn):
 
 
 def _agent_for(principal, name: str) -> Agent:
+    inbox_permissions.require_reviewer(principal)  # agents' tokens: 403, whatever the name
     agent = Agent.objects.select_related("domain").filter(name=name).first()
-    if agent is None or not inbox_permissions.is_reviewer(principal):
+    if agent is None:
         raise NotFound("No such agent.")
     if not permissions.can_suspend_agent(principal, agent):
         raise Forbidden("You may not suspend or resume this agent.", code="suspend_forbidden")
@@ -56,8 +57,9 @@ def _agent_for(principal, name: str) -> Agent:
 
 
 def _domain_for(principal, slug: str) -> Domain:
+    inbox_permissions.require_reviewer(principal)
     domain = Domain.objects.filter(slug=slug).first()
-    if domain is None or not inbox_permissions.is_reviewer(principal):
+    if domain is None:
         raise NotFound("No such domain.")
     if not permissions.can_suspend_domain(principal, domain):
         raise Forbidden("You may not suspend or resume this domain.", code="suspend_forbidden")

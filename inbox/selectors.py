@@ -53,3 +53,13 @@ def user_tokens(user) -> QuerySet:
     from .models import ApiToken
 
     return ApiToken.objects.filter(user=user).order_by("-created_at")
+
+
+def conflicts_for(proposal: Proposal, user) -> tuple[list[Proposal], int]:
+    """The proposals marked as conflicting with ``proposal`` (same resource, other agents), split
+    into those ``user`` may view (newest first, ready to show side by side) and how many others sit
+    in inboxes ``user`` may not see (counted, never shown)."""
+    related = proposal.conflicts_with.all()
+    visible = list(related.filter(inbox__in=inboxes_for(user)).select_related(*PROPOSAL_RELATED)
+                   .order_by("-created_at"))
+    return visible, related.count() - len(visible)

@@ -41,7 +41,14 @@ def reviewer_view(view):
 def page(request, template: str, context: dict, *, status: int = 200):
     """Render a page of the app shell: the sidebar lists the user's inboxes with live counts."""
     context["nav_inboxes"] = selectors.inboxes_with_pending_counts(request.user)
+    context["nav_kill_switch"] = lambda: may_pull_kill_switch(request.user)  # evaluated by the template
     return render(request, template, context, status=status)
+
+
+def may_pull_kill_switch(user) -> bool:
+    from governance.selectors import domains_for_kill_switch
+
+    return domains_for_kill_switch(user).exists()
 
 
 def access_inbox_by_slug(user, slug: str) -> Inbox:
@@ -85,6 +92,7 @@ def proposal_detail(request, proposal_id):
                 decided = services.proposal_decide(
                     proposal=proposal, reviewer=request.user, verdict=form.cleaned_data["verdict"],
                     comment=form.cleaned_data["comment"], args=form.cleaned_data.get("parsed_args"),
+                    supersede_conflicts=form.cleaned_data["supersede"],
                 )
             except InvalidInput as e:  # ``field`` may be a JSON path inside the args: "args.to_version"
                 field = e.field.split(".")[0]
@@ -100,6 +108,7 @@ def proposal_detail(request, proposal_id):
                 return redirect("inbox:inbox", slug=decided.inbox.slug)
         status = 409 if conflict else 422
     my_vote = proposal.votes.filter(reviewer=request.user).first() if can_decide else None
+    conflicts, hidden_conflicts = selectors.conflicts_for(proposal, request.user)
     return page(request, "inbox/proposal.html", {
         "proposal": proposal,
         "my_vote": my_vote,
@@ -111,6 +120,10 @@ def proposal_detail(request, proposal_id):
         "can_decide": can_decide and my_vote is None,
         "form": form,
         "conflict": conflict,
+        "conflicts": [{"proposal": c, "args_json": json.dumps(c.args, indent=2, ensure_ascii=False)}
+                      for c in conflicts],
+        "hidden_conflicts": hidden_conflicts,
+        "pending_conflicts": any(c.is_pending for c in conflicts) or hidden_conflicts > 0,
     }, status=status)
 
 

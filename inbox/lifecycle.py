@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from simple_history.utils import bulk_update_with_history
 
 from governance import limits
-from governance.models import Escalation, Level
+from governance.models import Escalation, Level, Policy
 from governance.policies import LEVELS, Evaluation, Facts, evaluate
 from governance.services import level_inbox_id
 from governance.snapshot import current as governance_snapshot
@@ -106,6 +106,8 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
         level=ev.level, policy_id=ev.policy_id, policy_version=ev.policy_version, routing_reason=ev.reason,
         quorum=ev.quorum, **data,
     )
+    if ev.policy_id:  # the response names the policy: no SELECT for what the snapshot already knows
+        proposal.policy = Policy(pk=ev.policy_id, name=ev.policy_name)
     if ev.expiry_seconds:
         hard = now + timedelta(seconds=ev.expiry_seconds)
         proposal.expires_at = min(proposal.expires_at, hard) if proposal.expires_at else hard

@@ -64,9 +64,6 @@ def common_args(parser: argparse.ArgumentParser, *, workers: int = 2) -> argpars
                    help="what to serve: 'HEAD' (default) = the last commit of this repository, exported to a "
                         "temporary directory (so half-done uncommitted edits do not break a run); or a "
                         "directory, e.g. '.' for the working tree as it is")
-    g.add_argument("--patches", default="",
-                   help="what-if variants of the app, comma-separated (see benchmarks/experiments/__init__.py), "
-                        "e.g. token_cache,rules_cache; served through benchmarks.experiments.asgi / .wsgi")
     g.add_argument("--keep", action="store_true", help="keep the database and the server log for inspection")
     g.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
     return parser
@@ -170,9 +167,8 @@ class Bench:
             SECRET_KEY="bench-" + uuid.uuid4().hex,
             DJANGO_SUPERUSER_PASSWORD="bench-pass-123",
             LOG_LEVEL="WARNING",
-            ORCH_BENCH_PATCHES=getattr(args, "patches", "") or "",
         )
-        self.app_module = "benchmarks.experiments" if self.env["ORCH_BENCH_PATCHES"] else "orchestra_site"
+        self.app_module = "orchestra_site"
         self.proc = None
         self.db_created = False
         self.port = free_port()
@@ -262,9 +258,8 @@ class Bench:
                 ready = ready + 1 if status == 401 else 0
                 if ready >= 2 * self.workers and len(self.worker_pids()) >= self.workers:
                     time.sleep(1.0)  # let every worker finish its start-up
-                    patches = f", patches {self.env['ORCH_BENCH_PATCHES']}" if self.env["ORCH_BENCH_PATCHES"] else ""
-                    print(f"[server] {self.server} with {w} worker(s) on {self.base} (workers {self.worker_pids()})"
-                          f"{patches}", flush=True)
+                    print(f"[server] {self.server} with {w} worker(s) on {self.base} (workers {self.worker_pids()})",
+                          flush=True)
                     return self
             time.sleep(0.2)
         raise RuntimeError("server did not start:\n" + self.log_path.read_text()[-1500:])

@@ -138,14 +138,26 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
     return proposal, True
 
 
+CONFLICTS_MARKED_MAX = 20
+
+
 def _mark_conflicts(p: Proposal) -> None:
-    """Two pending proposals from different agents on the same resource conflict."""
+    """Two pending proposals from different agents on the same resource conflict.
+
+    The new proposal is linked (both ways) to the ``CONFLICTS_MARKED_MAX`` most recent such proposals:
+    enough to show side by side, and constant work per proposal even when hundreds wait on one
+    resource. Superseding does not depend on these links (see ``_supersede_conflicts``)."""
     if not p.resource:
         return
-    others = list(Proposal.objects.filter(resource=p.resource, status=Status.PENDING).exclude(agent_id=p.agent_id)
-                  .exclude(pk=p.pk).values_list("pk", flat=True))
+    others = list(_pending_rivals(p).order_by("-created_at").values_list("pk", flat=True)[:CONFLICTS_MARKED_MAX])
     if others:
         p.conflicts_with.add(*others)
+
+
+def _pending_rivals(p: Proposal):
+    """Pending proposals of other agents on ``p``'s resource: by definition, those in conflict with it."""
+    return Proposal.objects.filter(resource=p.resource, status=Status.PENDING).exclude(agent_id=p.agent_id) \
+        .exclude(pk=p.pk)
 
 
 # --- decisions --------------------------------------------------------------------------------------
@@ -240,7 +252,14 @@ def _decide(p: Proposal, reviewer, rule: Verdict, verdict: str, comment: str) ->
 
 
 def _supersede_conflicts(p: Proposal) -> None:
-    for other in p.conflicts_with.select_for_update().filter(status=Status.PENDING):
+    """Approving ``p`` supersedes every proposal still in conflict with it (pending, same resource,
+    another agent), marked or not; their agents are told like any decision."""
+    if not p.resource:
+        return
+    rivals = list(_pending_rivals(p).select_for_update())
+    if rivals:
+        p.conflicts_with.add(*rivals)  # the record says what it superseded
+    for other in rivals:
         other.status, other.decided_at = Status.SUPERSEDED, timezone.now()
         other.decision_comment = f"Superseded: proposal {p.pk} on {p.resource} was approved instead."
         other._change_reason = f"superseded by {p.pk}"

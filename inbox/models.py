@@ -174,6 +174,7 @@ class Proposal(models.Model):
         indexes = [
             models.Index(fields=["inbox", "status", "-created_at"]),
             models.Index(fields=["agent", "status", "-created_at"]),
+            models.Index(fields=["resource", "status"], name="proposal_resource_status"),
         ]
         constraints = [
             models.UniqueConstraint(

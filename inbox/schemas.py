@@ -8,6 +8,7 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AnyHttpUrl, field_validator
 
+from . import callbacks
 from .models import Proposal
 
 ActionName = Field(..., min_length=3, max_length=120, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$",
@@ -28,8 +29,21 @@ class ProposalIn(Schema):
                               description="Estimated cost in USD (decimal string or number). Default 0.")
     classification: Literal["public", "internal", "sensitive"] = Field("internal", description="Default `internal`.")
     related_tasks: list[str] = Field(default_factory=list, max_length=50, description="Related task ids. Default [].")
-    callback_url: AnyHttpUrl | None = Field(None, description="Receives the signed decision (POST). Default none.")
+    callback_url: AnyHttpUrl | None = Field(
+        None, max_length=500,
+        description="Receives the signed decision (POST). Default none. Never a link-local, multicast or reserved "
+                    "address; only ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS when that is set.")
     expires_at: datetime | None = Field(None, description="When the proposal expires if undecided (ISO 8601, aware).")
+
+    @field_validator("callback_url")
+    @classmethod
+    def _reachable(cls, value):
+        if value is not None:
+            try:
+                callbacks.check_literal(str(value))
+            except callbacks.UnsafeCallback as exc:
+                raise ValueError(str(exc)) from exc
+        return value
 
     @field_validator("expires_at")
     @classmethod

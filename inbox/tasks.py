@@ -10,7 +10,8 @@ a refused connection, a timeout) is retried by a one-off django-q2 ``Schedule`` 
 cluster's scheduler looks at due schedules about every 30 s, so a retry may start up to that much
 later. Every attempt is kept as a ``WebhookDelivery`` row; a delivery runs again safely (an attempt
 already made, or a proposal already delivered, is skipped), so receivers see each attempt at most once
-but should still treat the proposal id as the idempotency key.
+but should still treat the proposal id as the idempotency key. Where a callback may go is
+``inbox.callbacks``' business (SSRF guard); a refused address is recorded and not retried.
 """
 import hashlib
 import hmac
@@ -25,6 +26,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from . import callbacks
 from .models import Proposal, WebhookDelivery
 
 log = logging.getLogger("orchestra.webhooks")
@@ -84,11 +86,13 @@ def webhook_body(p: Proposal) -> bytes:
     ).encode()
 
 
-def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str]:
-    """(status code or None, error text) of one POST; never raises for network trouble."""
+def _post(target: callbacks.Target, body: bytes, headers: dict) -> tuple[int | None, str]:
+    """(status code or None, error text) of one POST to a vetted target; never raises for network trouble."""
     try:
-        r = httpx.post(url, content=body, headers=headers, timeout=settings.ORCHESTRA_WEBHOOK_TIMEOUT,
-                       follow_redirects=False)
+        with httpx.Client(timeout=settings.ORCHESTRA_WEBHOOK_TIMEOUT, follow_redirects=False) as client:
+            request = client.build_request("POST", target.url, content=body, headers={**headers, **target.headers},
+                                           extensions=target.extensions)
+            r = client.send(request)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
     if r.is_success:
@@ -118,7 +122,13 @@ def deliver_webhook(proposal_id: str, attempt: int = 1) -> bool:
         "X-Orchestra-Signature": sign(p.agent.webhook_secret, body),
         "X-Orchestra-Delivery": f"{p.pk}:{attempt}",
     }
-    status, error = _post(p.callback_url, body, headers)
+    try:
+        target = callbacks.resolve(p.callback_url)
+    except callbacks.UnsafeCallback as exc:  # a rule, not a passing failure: no retry
+        WebhookDelivery.objects.create(proposal=p, attempt=attempt, error=f"refused: {exc}"[:MAX_ERROR_CHARS])
+        log.error("webhook %s not sent: %s", p.pk, exc)
+        return False
+    status, error = _post(target, body, headers)
     ok = status is not None and 200 <= status < 300
     WebhookDelivery.objects.create(proposal=p, attempt=attempt, status_code=status, error=error, delivered=ok)
     if ok:

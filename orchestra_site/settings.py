@@ -9,6 +9,8 @@ same code runs embedded on a laptop and in production:
 - ``SECRET_KEY`` (or ``DJANGO_SECRET_KEY``), ``DEBUG``, ``ALLOWED_HOSTS``, ``CSRF_TRUSTED_ORIGINS``.
 - ``ORCHESTRA_MAX_BODY_BYTES``: largest API request body accepted (bytes, default 1 MiB); larger is 413.
 - ``ORCHESTRA_WEBHOOK_TIMEOUT``: seconds per callback POST (default 5).
+- ``ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS``: comma-separated CIDRs callbacks may reach (default: any
+  address but link-local, unspecified, multicast and reserved ones; see ``inbox/callbacks.py``).
 - ``ORCHESTRA_DB_POOL_MAX``: PostgreSQL connection pool size per process (default 20).
 """
 import os
@@ -179,6 +181,8 @@ ORCHESTRA_MAX_BODY_BYTES = env.int("ORCHESTRA_MAX_BODY_BYTES", default=1024 * 10
 DATA_UPLOAD_MAX_MEMORY_SIZE = ORCHESTRA_MAX_BODY_BYTES
 ORCHESTRA_WEBHOOK_TIMEOUT = env.float("ORCHESTRA_WEBHOOK_TIMEOUT", default=5.0)
 ORCHESTRA_WEBHOOK_MAX_ATTEMPTS = env.int("ORCHESTRA_WEBHOOK_MAX_ATTEMPTS", default=6)
+# SSRF guard (inbox/callbacks.py): empty = any address but link-local, unspecified, multicast, reserved.
+ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS = env.list("ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS", default=[])
 ORCHESTRA_LONG_POLL_MAX_SECONDS = env.int("ORCHESTRA_LONG_POLL_MAX_SECONDS", default=60)
 
 LOGGING = {

@@ -134,3 +134,24 @@ def test_a_superseded_proposal_cannot_be_decided(pair, alice_client):
     alice_client.post_json(f"{P}/{first}/decision", {"verdict": "approve"})
     r = alice_client.post_json(f"{P}/{second}/decision", {"verdict": "approve"})
     assert r.status_code == 409 and r.json()["code"] == "already_decided" and r.json()["status"] == "superseded"
+
+
+# --- many rivals on one resource ------------------------------------------------------------------
+
+def test_marking_is_bounded_but_approving_supersedes_every_rival(platform, alice, proposal_body):
+    """Work per new proposal stays constant (it is linked to the 20 most recent rivals), yet approving
+    it supersedes every pending proposal of other agents on the resource, and records them all."""
+    from inbox.lifecycle import CONFLICTS_MARKED_MAX
+    from inbox.schemas import ProposalIn
+
+    data = ProposalIn(**{**proposal_body, "risk": "low"}).to_model_fields()
+    rivals = [services.proposal_submit(agent=services.agent_create(name=f"rival-{i}", domain=platform)[0],
+                                       data=dict(data))[0] for i in range(CONFLICTS_MARKED_MAX + 5)]
+    winner = services.proposal_submit(agent=services.agent_create(name="winner", domain=platform)[0],
+                                      data=dict(data))[0]
+    assert winner.conflicts_with.count() == CONFLICTS_MARKED_MAX
+    assert set(conflicts_of(winner.pk)) == {str(p.pk) for p in rivals[-CONFLICTS_MARKED_MAX:]}
+    services.proposal_decide(proposal=winner, reviewer=alice, verdict="approve")
+    assert set(Proposal.objects.filter(pk__in=[p.pk for p in rivals]).values_list("status", flat=True)) == {
+        "superseded"}
+    assert winner.conflicts_with.count() == len(rivals)

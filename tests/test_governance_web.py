@@ -153,3 +153,11 @@ def test_unknown_agent_or_domain_is_404(web, olga):
     client = web(olga)
     assert client.post("/governance/agents/nobody/suspend/", {"reason": "x"}).status_code == 404
     assert client.post("/governance/domains/nowhere/suspend/", {"reason": "x"}).status_code == 404
+
+
+def test_a_frozen_proposal_shows_why_instead_of_the_decision_form(web, olga, alice, agent, agent_client,
+                                                                  proposal_body):
+    pid = agent_client.post_json(P, proposal_body).json()["id"]
+    web(olga).post(f"/governance/agents/{agent.name}/suspend/", {"reason": "Looping on rollbacks."})
+    html = web(alice).get(f"/proposals/{pid}/").content.decode()
+    assert 'name="verdict"' not in html and "Frozen by the kill switch" in html and "Looping on rollbacks." in html

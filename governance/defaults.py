@@ -24,8 +24,8 @@ DEFAULT_POLICIES = [
      {"action_pattern": "service.restart"}, {"outcome": "review", "inbox": "incident-commanders"}),
     ("Deploys to platform reviewers", 35,
      {"action_pattern": "deploy.*"}, {"outcome": "review", "inbox": "platform-reviewers"}),
-    ("Release holds to QA & release", 40,
-     {"action_pattern": "release.*"}, {"outcome": "review", "inbox": "qa-release"}),
+    ("Release holds go to the domain orchestrator", 40,  # quality trade-offs are the orchestrator's (matrix)
+     {"action_pattern": "release.*"}, {"outcome": "escalate", "escalate_to": "domain"}),
     ("Confident low-risk bug tickets auto-approve", 45,
      {"action_pattern": "ticket.file_bug", "max_risk": "low"}, {"outcome": "auto_approve", "min_confidence": 0.8}),
     ("QA tickets to QA & release", 46,
@@ -40,7 +40,8 @@ DEFAULT_POLICIES = [
 
 def seed_policies() -> int:
     """Create the default policies that do not exist yet (by name); returns how many were created.
-    Needs the inboxes they name (``seed_demo`` creates them); policies naming a missing inbox are skipped."""
+    Needs the inboxes and agents they name (``seed_demo`` creates them); a policy naming a missing inbox
+    or agent is skipped, never created broader than written (an empty agent list would match every agent)."""
     from inbox.models import Agent, Inbox
 
     from .models import Policy
@@ -55,8 +56,10 @@ def seed_policies() -> int:
             if inbox is None:
                 continue
             fields["inbox"] = inbox
+        agents = list(Agent.objects.filter(name__in=match.get("agents", [])))
+        if len(agents) != len(match.get("agents", [])):
+            continue
         policy = Policy.objects.create(name=name, priority=priority, **fields)
-        if "agents" in match:
-            policy.agents.set(Agent.objects.filter(name__in=match["agents"]))
+        policy.agents.set(agents)
         created += 1
     return created

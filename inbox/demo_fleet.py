@@ -8,7 +8,7 @@ Scenarios (agent → actions, routed by the seed_demo rules):
 
 - intake-triage-bot: ``ticket.route`` (support triage), ``ticket.flag_legal`` (legal)
 - content-pipeline-bot: ``content.publish_article`` (content editors: needs an editor's sign-off)
-- qa-release-bot: ``ticket.file_bug``, ``release.hold`` (QA & release)
+- qa-release-bot: ``ticket.file_bug`` (QA & release), ``release.hold`` (the Platform orchestrator)
 - ops-handoff-bot: ``service.restart``, ``firewall.update_rule`` (incident commanders),
   ``deploy.rollback`` (platform reviewers)
 """

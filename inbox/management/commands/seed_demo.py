@@ -19,7 +19,7 @@ INBOXES = [
      "Service restarts and firewall changes in production."),
     ("legal", "Legal", "Product", "External communication and anything with a legal flag."),
     ("content-editors", "Content editors", "Product", "Articles and pages before they are published."),
-    ("qa-release", "QA & release", "Platform", "Release holds and tickets from QA agents."),
+    ("qa-release", "QA & release", "Platform", "Bug tickets from QA agents (release holds: Platform orchestrators)."),
     ("support-triage", "Support triage", "Operations", "Ticket routing from intake agents."),
 ]
 # username, first name, groups (inbox reviewers), staff

@@ -24,9 +24,11 @@ class AgentAdmin(SimpleHistoryAdmin):
     list_display = ("name", "domain", "team", "status", "owner", "created_at")
     list_filter = ("status", "domain")
     search_fields = ("name", "team")
-    readonly_fields = ("webhook_secret", "created_at")
+    # The kill switch goes through governance.services (freeze pending proposals, record who and why),
+    # so status is changed by the actions below, never by editing the field.
+    readonly_fields = ("status", "suspended_reason", "webhook_secret", "created_at")
     inlines = [ApiTokenInline]
-    actions = ["issue_token"]
+    actions = ["issue_token", "suspend", "resume"]
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -35,6 +37,22 @@ class AgentAdmin(SimpleHistoryAdmin):
         if not change:
             _, raw = services.agent_token_create(agent=obj, name="admin")
             self.message_user(request, f"API token for {obj.name} (shown once, copy it now): {raw}", messages.WARNING)
+
+    @admin.action(description="Suspend (kill switch): refuse new proposals, freeze pending ones")
+    def suspend(self, request, queryset):
+        from governance.services import agent_suspend
+
+        for agent in queryset.select_related("domain"):
+            n = agent_suspend(agent=agent, by=request.user, reason=f"suspended in admin by {request.user}")
+            self.message_user(request, f"{agent.name} suspended; {n} pending proposals frozen.", messages.WARNING)
+
+    @admin.action(description="Resume")
+    def resume(self, request, queryset):
+        from governance.services import agent_resume
+
+        for agent in queryset.select_related("domain"):
+            n = agent_resume(agent=agent, by=request.user)
+            self.message_user(request, f"{agent.name} resumed; {n} proposals thawed.")
 
     @admin.action(description="Issue a new API token (shown once)")
     def issue_token(self, request, queryset):

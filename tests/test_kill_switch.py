@@ -265,3 +265,33 @@ def test_suspending_needs_a_reason(agent, olga_client):
 def test_an_unknown_agent_or_domain_is_404(olga_client):
     assert olga_client.post_json(f"{G}/agents/nobody/suspend", {"reason": "x"}).status_code == 404
     assert olga_client.post_json(f"{G}/domains/nowhere/suspend", {"reason": "x"}).status_code == 404
+
+
+# --- Django admin: the ops flag ------------------------------------------------------------------------
+
+@pytest.fixture
+def admin_client(client, db):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_the_admin_action_suspends_an_agent_and_freezes_its_proposals(admin_client, agent):
+    p = submit(agent)
+    r = admin_client.post("/admin/inbox/agent/", {"action": "suspend", "_selected_action": [agent.pk]})
+    assert r.status_code == 302
+    assert Agent.objects.get(pk=agent.pk).status == "suspended" and fresh(p).is_frozen
+    assert Agent.history.filter(id=agent.pk).latest().history_user.username == "root"
+    admin_client.post("/admin/inbox/agent/", {"action": "resume", "_selected_action": [agent.pk]})
+    assert Agent.objects.get(pk=agent.pk).is_active and not fresh(p).is_frozen
+
+
+def test_the_admin_action_suspends_a_domain(admin_client, platform, agent):
+    p = submit(agent)
+    admin_client.post("/admin/governance/domain/", {"action": "suspend", "_selected_action": [platform.pk]})
+    assert Domain.objects.get(pk=platform.pk).is_suspended and fresh(p).is_frozen
+
+
+def test_status_is_not_editable_in_the_agent_form(admin_client, agent):
+    """Editing the field would skip freezing and the reason: the actions are the only way."""
+    html = admin_client.get(f"/admin/inbox/agent/{agent.pk}/change/").content.decode()
+    assert 'name="status"' not in html

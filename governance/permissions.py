@@ -4,6 +4,9 @@ Operations on proposals and inboxes (view, decide, escalate) are answered by ``i
 this module answers the rest (suspend, edit policy, view governance, dry-run) and ``may`` answers
 every operation for any principal, so callers and the authorization test need one door.
 """
+from django.db.models import QuerySet
+from guardian.shortcuts import get_objects_for_user
+
 from inbox import permissions as inbox_permissions
 from inbox.models import Agent, Inbox, Proposal
 
@@ -17,17 +20,34 @@ def _user(principal):
     return principal if inbox_permissions.is_reviewer(principal) else None
 
 
+SUSPEND_DOMAIN = "governance.suspend_domain"
+SUSPEND_AGENT = "inbox.suspend_agent"
+
+
 def can_suspend_domain(principal, domain: Domain) -> bool:
     """Domain orchestrators (their own domain), the enterprise board, holders of ``suspend_domain``."""
     user = _user(principal)
-    return bool(user) and (user.has_perm(ENTERPRISE) or user.has_perm("governance.suspend_domain")
-                           or user.has_perm("governance.suspend_domain", domain)
+    return bool(user) and (user.has_perm(ENTERPRISE) or user.has_perm(SUSPEND_DOMAIN)
+                           or inbox_permissions.object_checker(user).has_perm(SUSPEND_DOMAIN, domain)
                            or inbox_permissions.orchestrates(user, domain.pk))
 
 
 def can_suspend_agent(principal, agent: Agent) -> bool:
     user = _user(principal)
-    return bool(user) and (user.has_perm("inbox.suspend_agent") or can_suspend_domain(user, agent.domain))
+    return bool(user) and (user.has_perm(SUSPEND_AGENT) or can_suspend_domain(user, agent.domain))
+
+
+def domains_to_switch(principal) -> QuerySet[Domain]:
+    """The queryset form of the two rules above: domains whose kill switch ``principal`` may pull, or
+    some of whose agents ``principal`` may suspend (with a global ``suspend_agent``: all of them)."""
+    user = _user(principal)
+    if not user:
+        return Domain.objects.none()
+    if user.is_superuser or any(user.has_perm(p) for p in (ENTERPRISE, SUSPEND_DOMAIN, SUSPEND_AGENT)):
+        return Domain.objects.all()
+    mine = get_objects_for_user(user, [inbox_permissions.ORCHESTRATE, SUSPEND_DOMAIN], klass=Domain, any_perm=True,
+                                accept_global_perms=True)
+    return Domain.objects.filter(pk__in=mine.values("pk"))
 
 
 def can_edit_policy(principal) -> bool:

@@ -62,9 +62,10 @@ def inboxes_for(user, *, for_decision: bool = False) -> QuerySet[Inbox]:
     return Inbox.objects.filter(everywhere | Q(pk__in=granted.values("pk")) | Q(domain__in=orchestrated.values("pk")))
 
 
-def _checker(user) -> ObjectPermissionChecker:
+def object_checker(user) -> ObjectPermissionChecker:
     """One guardian checker per user object (one request): it loads a user's object permissions on
-    an object once (user and group rows), so "view, then decide" on an inbox costs two queries, not four."""
+    an object once (user and group rows), so "view, then decide" on an inbox costs two queries, not four.
+    Every object-permission check of Orchestra goes through it (``governance.permissions`` too)."""
     checker = getattr(user, "_orchestra_checker", None)
     if checker is None:
         checker = user._orchestra_checker = ObjectPermissionChecker(user)
@@ -74,12 +75,12 @@ def _checker(user) -> ObjectPermissionChecker:
 def orchestrates(user, domain_id) -> bool:
     if not is_reviewer(user) or domain_id is None:
         return False
-    return user.has_perm(ORCHESTRATE) or _checker(user).has_perm(ORCHESTRATE, Domain(pk=domain_id))
+    return user.has_perm(ORCHESTRATE) or object_checker(user).has_perm(ORCHESTRATE, Domain(pk=domain_id))
 
 
 def _has(user, perm: str, inbox: Inbox) -> bool:
     # A global permission (auditors, admins) counts for every inbox, as in ``inboxes_for``.
-    return is_reviewer(user) and (user.has_perm(perm) or _checker(user).has_perm(perm, inbox)
+    return is_reviewer(user) and (user.has_perm(perm) or object_checker(user).has_perm(perm, inbox)
                                   or orchestrates(user, inbox.domain_id))
 
 

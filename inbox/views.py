@@ -46,9 +46,9 @@ def page(request, template: str, context: dict, *, status: int = 200):
 
 
 def may_pull_kill_switch(user) -> bool:
-    from governance.selectors import domains_for_kill_switch
+    from governance.permissions import domains_to_switch
 
-    return domains_for_kill_switch(user).exists()
+    return domains_to_switch(user).exists()
 
 
 def access_inbox_by_slug(user, slug: str) -> Inbox:

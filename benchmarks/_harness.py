@@ -168,7 +168,6 @@ class Bench:
             DJANGO_SUPERUSER_PASSWORD="bench-pass-123",
             LOG_LEVEL="WARNING",
         )
-        self.app_module = "orchestra_site"
         self.proc = None
         self.db_created = False
         self.port = free_port()
@@ -238,11 +237,11 @@ class Bench:
         self._log = log
         w = str(self.workers)
         if self.server == "asgi":
-            cmd = [PY, "-m", "uvicorn", f"{self.app_module}.asgi:application", "--host", "127.0.0.1",
+            cmd = [PY, "-m", "uvicorn", "orchestra_site.asgi:application", "--host", "127.0.0.1",
                    "--port", str(self.port), "--workers", w, "--log-level", "warning", "--no-access-log",
                    "--loop", "uvloop", "--http", "httptools"]
         elif self.server == "wsgi":
-            cmd = [PY, "-m", "gunicorn", f"{self.app_module}.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+            cmd = [PY, "-m", "gunicorn", "orchestra_site.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
                    "--workers", w, "--worker-class", "sync", "--log-level", "warning", "--keep-alive", "75"]
         else:
             raise ValueError(self.server)

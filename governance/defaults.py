@@ -56,8 +56,9 @@ def seed_policies() -> int:
             if inbox is None:
                 continue
             fields["inbox"] = inbox
-        agents = list(Agent.objects.filter(name__in=match.get("agents", [])))
-        if len(agents) != len(match.get("agents", [])):
+        names = match.get("agents", [])
+        agents = list(Agent.objects.filter(name__in=names))
+        if len(agents) != len(names):
             continue
         policy = Policy.objects.create(name=name, priority=priority, **fields)
         policy.agents.set(agents)

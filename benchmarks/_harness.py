@@ -307,7 +307,8 @@ from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
 from governance.models import Domain
 from governance.services import domain_get_or_create
-from inbox.services import agent_create, user_token_create
+from governance.services import agent_create
+from governance.tokens import user_token_create
 domain = domain_get_or_create(name="Platform")
 tokens = [agent_create(name=f"bench-agent-{i}", domain=domain)[1] for i in range(1, %(agents)d + 1)]
 User = get_user_model()

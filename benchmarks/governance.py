@@ -62,7 +62,8 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from simple_history.utils import bulk_create_with_history
 from governance.models import ActionCategory, ActionType, AgentGroup, Domain, Policy
 from governance.snapshot import _bump
-from inbox.models import Agent, Inbox, Proposal
+from governance.models import Agent, Inbox
+from inbox.models import Proposal
 
 N_POLICIES, N_USERS = %(policies)d, %(users)d
 platform = Domain.objects.get(name="Platform")
@@ -197,8 +198,9 @@ from django.test.utils import CaptureQueriesContext
 from governance.policies import evaluate
 from governance.snapshot import current
 from inbox import permissions, selectors
-from inbox.lifecycle import facts_for
-from inbox.models import Agent, Proposal
+from inbox.submission import facts_for
+from governance.models import Agent
+from inbox.models import Proposal
 
 loaded, iters, reps = %(loaded)r, %(iterations)d, %(repeats)d
 out = {}
@@ -256,12 +258,12 @@ out["proposals_for_reviewer"] = bench(lambda u: rows.append(len(list(selectors.p
 out["proposals_for_reviewer"]["rows"] = rows[-1]
 
 def warm(u):
-    u.has_perm("inbox.view_inbox")
+    u.has_perm("governance.view_inbox")
     return list(selectors.proposals_for_reviewer(u)[:50])
 
 users = [User.objects.get(pk=user.pk) for _ in range(3)]
 for u in users:
-    u.has_perm("inbox.view_inbox")
+    u.has_perm("governance.view_inbox")
 with CaptureQueriesContext(connection) as ctx:
     list(selectors.proposals_for_reviewer(users[0])[:50])
 out["proposals_for_reviewer_warm_perm_cache_queries"] = len(ctx)

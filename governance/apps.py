@@ -8,8 +8,6 @@ class GovernanceConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from inbox.models import Agent, ApiToken, Inbox
-
         from . import models
         from .snapshot import bump_version
 
@@ -17,7 +15,7 @@ class GovernanceConfig(AppConfig):
         # Agents, domains and tokens too: processes remember agents' tokens while the version holds, so a
         # suspension or revocation takes effect everywhere at the next request.
         for model in (models.Policy, models.AuthorityRule, models.ActionType, models.ActionCategory,
-                      models.AgentGroup, models.Domain, Inbox, Agent, ApiToken):
+                      models.AgentGroup, models.Domain, models.Inbox, models.Agent, models.ApiToken):
             post_save.connect(bump_version, sender=model, dispatch_uid=f"gov-save-{model.__name__}")
             post_delete.connect(bump_version, sender=model, dispatch_uid=f"gov-delete-{model.__name__}")
         for through in (models.Policy.agents.through, models.Policy.agent_groups.through,

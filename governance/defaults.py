@@ -3,6 +3,8 @@
 Each tuple: name, priority, match (field → value), outcome (field → value). Inboxes are named by slug.
 Lower priority is tried first; see ``governance.policies`` for how a proposal is evaluated.
 """
+from .models import Agent, Inbox, Policy
+
 DEFAULT_POLICIES = [
     ("Intake agents never touch firewalls", 5,
      {"agents": ["intake-triage-bot"], "action_pattern": "firewall.*"}, {"outcome": "forbid"}),
@@ -42,10 +44,6 @@ def seed_policies() -> int:
     """Create the default policies that do not exist yet (by name); returns how many were created.
     Needs the inboxes and agents they name (``seed_demo`` creates them); a policy naming a missing inbox
     or agent is skipped, never created broader than written (an empty agent list would match every agent)."""
-    from inbox.models import Agent, Inbox
-
-    from .models import Policy
-
     created = 0
     for name, priority, match, outcome in DEFAULT_POLICIES:
         if Policy.objects.filter(name=name).exists():

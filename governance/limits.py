@@ -1,14 +1,13 @@
-"""Per-agent and per-domain limits: rate (proposals per minute), daily budget (USD), approved tools.
+"""Per-agent and per-domain limits: rate (proposals per minute) and approved tools.
+
+The daily budget (USD) counts proposals, so it is checked where they live: ``inbox.budget``.
 
 Rate limiting uses the ``limits`` library (moving window) on ``RATELIMIT_STORAGE_URL``: Redis in
 production, so every worker and machine counts together; process memory when embedded.
 """
-from datetime import UTC, datetime, time
-from decimal import Decimal
 from functools import cache
 
 from django.conf import settings
-from django.db.models import Sum
 from django.utils import timezone
 from limits import RateLimitItemPerMinute, storage, strategies
 
@@ -44,24 +43,6 @@ def check_rate(agent) -> None:
         if wait:
             raise RateLimited(f"Domain {domain.name} is over {domain.rate_limit_per_minute} proposals per minute.",
                               retry_after=wait, limit="domain")
-
-
-def spent_today(**owner) -> Decimal:
-    """Estimated cost (USD) of today's (UTC) proposals that were approved or still may be."""
-    from inbox.models import Proposal
-
-    start = timezone.make_aware(datetime.combine(timezone.now().date(), time.min), UTC)
-    live = [Proposal.Status.PENDING, Proposal.Status.APPROVED, Proposal.Status.EDITED]
-    total = Proposal.objects.filter(created_at__gte=start, status__in=live, **owner).aggregate(s=Sum("cost_usd"))["s"]
-    return total or Decimal("0")
-
-
-def over_budget(agent, cost_usd: Decimal) -> bool:
-    """Would ``cost_usd`` more take the agent or its domain over its daily budget?"""
-    if agent.daily_budget_usd is not None and spent_today(agent=agent) + cost_usd > agent.daily_budget_usd:
-        return True
-    budget = agent.domain.daily_budget_usd
-    return budget is not None and spent_today(agent__domain=agent.domain) + cost_usd > budget
 
 
 def tool_of(action: str, args: dict) -> str:

@@ -1,4 +1,8 @@
-"""Governance records: domains, the decision-authority matrix, action types and routing policies.
+"""Governance records: the authority structure that answers "who may do what".
+
+Domains, agents and their tokens, inboxes and who reviews them, the decision-authority matrix,
+action types and routing policies. The work itself (proposals and their lifecycle) lives in ``inbox``,
+which builds on these; nothing here refers to it.
 
 Every governed record keeps its history (django-simple-history), so the audit trail can say who
 changed a policy, when and how.
@@ -6,6 +10,7 @@ changed a policy, when and how.
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -41,11 +46,11 @@ class Domain(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True)
     default_inbox = models.ForeignKey(
-        "inbox.Inbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "Inbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Where proposals go when no policy or rule matches (never auto-approved).",
     )
     orchestrator_inbox = models.ForeignKey(
-        "inbox.Inbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "Inbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Where the domain orchestrator decides what first-line reviewers must escalate.",
     )
     is_suspended = models.BooleanField(default=False, help_text="Kill switch: refuse and freeze the domain.")
@@ -128,7 +133,7 @@ class AgentGroup(models.Model):
     """A named set of agents a policy can match on (e.g. 'Release bots')."""
 
     name = models.CharField(max_length=120, unique=True)
-    agents = models.ManyToManyField("inbox.Agent", blank=True, related_name="agent_groups")
+    agents = models.ManyToManyField("Agent", blank=True, related_name="agent_groups")
     history = HistoricalRecords(m2m_fields=[agents])
 
     class Meta:
@@ -160,7 +165,7 @@ class Policy(models.Model):
         default=False, help_text="Regulatory policies can never auto-approve, whatever else matches."
     )
     # --- what it matches (blank = any) ---
-    agents = models.ManyToManyField("inbox.Agent", blank=True, related_name="policies")
+    agents = models.ManyToManyField("Agent", blank=True, related_name="policies")
     agent_groups = models.ManyToManyField(AgentGroup, blank=True, related_name="policies")
     domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.CASCADE, related_name="policies")
     action_pattern = models.CharField(max_length=120, blank=True, help_text="Glob on the action, e.g. deploy.*")
@@ -173,7 +178,7 @@ class Policy(models.Model):
     # --- what it decides ---
     outcome = models.CharField(max_length=14, choices=Outcome.choices, default=Outcome.REVIEW)
     inbox = models.ForeignKey(
-        "inbox.Inbox", null=True, blank=True, on_delete=models.PROTECT, related_name="policies",
+        "Inbox", null=True, blank=True, on_delete=models.PROTECT, related_name="policies",
         help_text="For review: the inbox (blank = the domain's default inbox).",
     )
     escalate_to = models.CharField(max_length=12, choices=Level.choices, blank=True, help_text="For escalate.")
@@ -199,22 +204,109 @@ class Policy(models.Model):
         return f"{self.priority} · {self.name}"
 
 
-class Escalation(models.Model):
-    """A proposal moved up a level: by the SLA timer (``by`` empty), by a reviewer, or by a limit."""
+class Agent(models.Model):
+    """A piece of software that posts proposed actions. Authenticates with hashed API tokens."""
 
-    proposal = models.ForeignKey("inbox.Proposal", on_delete=models.CASCADE, related_name="escalations")
-    from_inbox = models.ForeignKey("inbox.Inbox", null=True, on_delete=models.SET_NULL, related_name="+")
-    to_inbox = models.ForeignKey("inbox.Inbox", null=True, on_delete=models.SET_NULL, related_name="+")
-    to_level = models.CharField(max_length=12, choices=Level.choices)
-    reason = models.TextField()
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    name = models.CharField(max_length=120, unique=True)
+    team = models.CharField(max_length=120, blank=True)
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="agents")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_agents",
+        help_text="The human accountable for this agent.",
+    )
+    webhook_secret = models.CharField(
+        max_length=64, help_text="Key of the HMAC-SHA256 signature on decision callbacks."
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Proposals per minute; over it the API answers 429. Blank = unlimited."
+    )
+    daily_budget_usd = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True,
+        help_text="Estimated cost (USD) per UTC day; over it nothing is auto-approved (escalated as a resource "
+                  "request). Blank = no budget.",
+    )
+    approved_tools = models.JSONField(
+        default=list, blank=True,
+        help_text="Tools the agent may use without asking: args.tool, or else the action's first segment "
+                  "(deploy for deploy.rollback). Empty = no list kept.",
+    )
+    suspended_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["name"]
+        permissions = [("suspend_agent", "Can suspend the agent (kill switch)")]
 
     def __str__(self):
-        return f"{self.proposal_id} → {self.to_inbox} ({self.reason[:40]})"
+        return self.name
+
+    @property
+    def is_active(self):
+        return self.status == self.Status.ACTIVE
+
+
+class ApiToken(models.Model):
+    """A bearer token, stored as its SHA-256 digest; the plain token is shown once at creation.
+
+    Exactly one of ``agent`` and ``user`` is set: agents post proposals, users (reviewers) decide.
+    Tokens are 256-bit random strings, so a fast digest is enough (no password stretching).
+    """
+
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.CASCADE, related_name="tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=80, blank=True)
+    prefix = models.CharField(max_length=16, help_text="First characters, to recognise a token in lists.")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(agent__isnull=False, user__isnull=True)
+                           | models.Q(agent__isnull=True, user__isnull=False)),
+                name="apitoken_one_owner",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.agent or self.user})"
+
+
+class Inbox(models.Model):
+    """A role-scoped queue of proposals. Who may view or decide is a guardian object permission
+    (``governance.view_inbox``, ``governance.decide_inbox``), usually granted to ``reviewers`` (a group)."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=120)
+    domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.PROTECT, related_name="inboxes")
+    description = models.TextField(blank=True)
+    level = models.CharField(
+        max_length=12, choices=Level.choices, default=Level.AGENT,
+        help_text="Authority level of its reviewers: first-line review of agents' actions, the domain "
+                  "orchestrator, or the enterprise governance board. Escalation moves up these levels.",
+    )
+    reviewers = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="inboxes",
+        help_text="Group granted view and decide on this inbox (kept in sync by governance.services.inbox_update).",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "inboxes"
+        permissions = [("decide_inbox", "Can decide proposals in this inbox")]
+
+    def __str__(self):
+        return self.name
 
 
 class GovernanceRole(models.Model):

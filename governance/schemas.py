@@ -1,17 +1,7 @@
-"""API schemas of governance: dry-runs, suspensions, policies."""
+"""API schemas of governance: dry-run answers, suspensions, policies."""
 from typing import Any
 
 from ninja import Field, Schema
-
-from inbox.schemas import ProposalIn
-
-
-class DryRunIn(Schema):
-    """A would-be proposal. ``agent`` (name) is needed with a reviewer's token; an agent's token
-    dry-runs as itself."""
-
-    agent: str | None = None
-    proposal: ProposalIn
 
 
 class EvaluationOut(Schema):

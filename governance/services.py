@@ -1,24 +1,33 @@
-"""Governance services: domains and their level inboxes, and the kill switch.
+"""Governance services: every change to the authority structure goes through here.
 
-Every state change is recorded: simple-history rows carry who (the request's user, or ``by``) and a
-change reason; freezing a domain's or agent's pending proposals writes history for each of them.
+Domains and their level inboxes, inboxes and who reviews them, agents, policy switches and the
+suspension flags of agents and domains. Each writes inside ``transaction.atomic``; simple-history rows
+carry who (``by``) and why. Freezing the proposals of a suspended agent is the work's business: the
+kill switch itself (flag + freeze) is ``inbox.services.agent_suspend`` and friends, built on these.
 """
+import secrets
+
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.text import slugify
+from guardian.shortcuts import assign_perm, remove_perm
 
-from .models import Domain, Level
+from . import snapshot
+from .models import Agent, Domain, Inbox, Level
+from .tokens import agent_token_create
 
 ENTERPRISE_GROUP = "Enterprise governance"
+VIEW_INBOX = "governance.view_inbox"
+DECIDE_INBOX = "governance.decide_inbox"
 
+
+# --- domains and the inboxes of each level ----------------------------------------------------------
 
 @transaction.atomic
 def domain_get_or_create(*, name: str) -> Domain:
     """Return the domain called ``name`` (case-insensitive), creating it with its two inboxes:
     “<name> reviewers” (first-line review, default inbox) and “<name> orchestrators” (domain level),
     each reviewed by the group of the same name."""
-    from inbox.services import inbox_create
-
     domain = Domain.objects.filter(name__iexact=name).first()
     if domain is None:
         domain = Domain.objects.create(name=name, slug=slugify(name))
@@ -43,11 +52,8 @@ def domain_get_or_create(*, name: str) -> Domain:
     return domain
 
 
-def enterprise_inbox():
+def enterprise_inbox() -> Inbox:
     """The enterprise governance board's inbox (created on first use)."""
-    from inbox.models import Inbox
-    from inbox.services import inbox_create
-
     inbox = Inbox.objects.filter(level=Level.ENTERPRISE).order_by("id").first()
     if inbox is None:
         group, _ = Group.objects.get_or_create(name=ENTERPRISE_GROUP)
@@ -61,70 +67,120 @@ def enterprise_inbox():
 def level_inbox_id(domain: Domain, level: str, preferred_inbox_id: int | None = None) -> int:
     """The id of the inbox that decides at ``level`` for ``domain``: the policy's inbox (or the
     domain's default) at the agent level, the orchestrator inbox at the domain level, the board at
-    the enterprise level. Missing inboxes are created."""
+    the enterprise level. Missing inboxes are created (see ``level_inbox_lookup`` for a read-only answer)."""
+    found = level_inbox_lookup(domain, level, preferred_inbox_id)
+    if found:
+        return found
+    if level == Level.ENTERPRISE:
+        return enterprise_inbox().pk
+    domain = domain_get_or_create(name=domain.name)
+    return domain.orchestrator_inbox_id if level == Level.DOMAIN else domain.default_inbox_id
+
+
+def level_inbox_lookup(domain: Domain, level: str, preferred_inbox_id: int | None = None) -> int | None:
+    """Like ``level_inbox_id`` but never writes: None when that inbox does not exist yet."""
     if level == Level.AGENT:
-        if preferred_inbox_id:
-            return preferred_inbox_id
-        return domain.default_inbox_id or domain_get_or_create(name=domain.name).default_inbox_id
+        return preferred_inbox_id or domain.default_inbox_id
     if level == Level.DOMAIN:
-        return domain.orchestrator_inbox_id or domain_get_or_create(name=domain.name).orchestrator_inbox_id
-    from .snapshot import current
-
-    return current().enterprise_inbox_id or enterprise_inbox().pk
+        return domain.orchestrator_inbox_id
+    return snapshot.current().enterprise_inbox_id
 
 
-# --- kill switch ------------------------------------------------------------------------------------
+# --- inboxes and their reviewers --------------------------------------------------------------------
 
 @transaction.atomic
-def agent_suspend(*, agent, by=None, reason: str) -> int:
-    """Suspend ``agent`` at once: new proposals are refused (403), pending ones frozen. Returns how
-    many were frozen. Recorded in the agent's and each proposal's history."""
-    from inbox.lifecycle import proposals_freeze
+def inbox_create(*, slug: str, name: str, domain: Domain | None, reviewers: Group | None = None,
+                 description: str = "", level: str = Level.AGENT) -> Inbox:
+    """Create an inbox at authority ``level``; its ``reviewers`` group may view it and decide in it."""
+    inbox = Inbox.objects.create(slug=slug, name=name, domain=domain, reviewers=reviewers,
+                                 description=description, level=level)
+    if reviewers is not None:
+        inbox_grant(inbox=inbox, group=reviewers)
+    return inbox
 
-    agent.status, agent.suspended_reason = "suspended", reason
-    agent._change_reason = f"suspended: {reason}"
+
+@transaction.atomic
+def inbox_grant(*, inbox: Inbox, group: Group | None = None, user=None, decide: bool = True) -> None:
+    """Let ``group`` or ``user`` view ``inbox`` and, with ``decide``, decide its proposals."""
+    target = group or user
+    assign_perm(VIEW_INBOX, target, inbox)
+    if decide:
+        assign_perm(DECIDE_INBOX, target, inbox)
+
+
+@transaction.atomic
+def inbox_revoke(*, inbox: Inbox, group: Group | None = None, user=None) -> None:
+    """Take back from ``group`` or ``user`` both view and decide on ``inbox``."""
+    target = group or user
+    remove_perm(VIEW_INBOX, target, inbox)
+    remove_perm(DECIDE_INBOX, target, inbox)
+
+
+@transaction.atomic
+def inbox_update(*, inbox: Inbox, by=None, reviewers: Group | None = ..., **fields) -> Inbox:
+    """Change an inbox's fields and, with ``reviewers``, the group that reviews it: the old group loses
+    view and decide there, the new one gains them, in one transaction (Django admin calls this too)."""
+    old_reviewers_id = Inbox.objects.filter(pk=inbox.pk).values_list("reviewers_id", flat=True).first()
+    for field, value in fields.items():
+        setattr(inbox, field, value)
+    if reviewers is not ...:
+        inbox.reviewers = reviewers
+    if by is not None:
+        inbox._history_user = by
+    inbox.save()
+    if reviewers is not ... and old_reviewers_id != inbox.reviewers_id:
+        if old_reviewers_id:
+            inbox_revoke(inbox=inbox, group=Group.objects.get(pk=old_reviewers_id))
+        if inbox.reviewers_id:
+            inbox_grant(inbox=inbox, group=inbox.reviewers)
+    return inbox
+
+
+# --- agents -----------------------------------------------------------------------------------------
+
+def new_webhook_secret() -> str:
+    return secrets.token_hex(32)
+
+
+@transaction.atomic
+def agent_create(*, name: str, domain: Domain, team: str = "", owner=None, by=None, **limits) -> tuple[Agent, str]:
+    """Create an active agent with a first token; returns (agent, plain token shown once).
+    ``limits``: ``rate_limit_per_minute``, ``daily_budget_usd`` (USD), ``approved_tools``."""
+    agent = Agent(name=name, domain=domain, team=team, owner=owner, webhook_secret=new_webhook_secret(), **limits)
     if by is not None:
         agent._history_user = by
     agent.save()
-    return proposals_freeze(agent_ids=[agent.pk], frozen=True, by=by, reason=f"agent {agent.name} suspended: {reason}")
+    _, raw = agent_token_create(agent=agent, name="initial")
+    return agent, raw
 
 
 @transaction.atomic
-def agent_resume(*, agent, by=None, reason: str = "") -> int:
-    from inbox.lifecycle import proposals_freeze
-
-    agent.status, agent.suspended_reason = "active", ""
-    agent._change_reason = f"resumed: {reason}" if reason else "resumed"
+def agent_set_suspended(*, agent: Agent, suspended: bool, reason: str = "", by=None) -> Agent:
+    """Flip the agent's kill-switch flag, recorded in its history with who and why. Freezing its
+    pending proposals is the caller's (``inbox.services.agent_suspend``)."""
+    agent.status = Agent.Status.SUSPENDED if suspended else Agent.Status.ACTIVE
+    agent.suspended_reason = reason if suspended else ""
+    verb = "suspended" if suspended else "resumed"
+    agent._change_reason = f"{verb}: {reason}" if reason else verb
     if by is not None:
         agent._history_user = by
     agent.save()
-    return proposals_freeze(agent_ids=[agent.pk], frozen=False, by=by, reason=f"agent {agent.name} resumed")
+    return agent
 
 
 @transaction.atomic
-def domain_suspend(*, domain: Domain, by=None, reason: str) -> int:
-    """Suspend a whole domain: its agents' new proposals are refused (403) and pending ones frozen."""
-    from inbox.lifecycle import proposals_freeze
-
-    domain.is_suspended, domain.suspended_reason = True, reason
-    domain._change_reason = f"suspended: {reason}"
+def domain_set_suspended(*, domain: Domain, suspended: bool, reason: str = "", by=None) -> Domain:
+    """Flip the domain's kill-switch flag, recorded in its history with who and why."""
+    domain.is_suspended, domain.suspended_reason = suspended, (reason if suspended else "")
+    verb = "suspended" if suspended else "resumed"
+    domain._change_reason = f"{verb}: {reason}" if reason else verb
     if by is not None:
         domain._history_user = by
     domain.save()
-    return proposals_freeze(domain=domain, frozen=True, by=by, reason=f"domain {domain.name} suspended: {reason}")
+    return domain
 
 
-@transaction.atomic
-def domain_resume(*, domain: Domain, by=None, reason: str = "") -> int:
-    from inbox.lifecycle import proposals_freeze
-
-    domain.is_suspended, domain.suspended_reason = False, ""
-    domain._change_reason = f"resumed: {reason}" if reason else "resumed"
-    if by is not None:
-        domain._history_user = by
-    domain.save()
-    return proposals_freeze(domain=domain, frozen=False, by=by, reason=f"domain {domain.name} resumed")
-
+# --- policies ---------------------------------------------------------------------------------------
 
 @transaction.atomic
 def policy_update(*, policy, by, **changes):

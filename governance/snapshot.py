@@ -67,9 +67,7 @@ def bump_version(**_) -> None:
 
 
 def _load() -> Snapshot:
-    from inbox.models import Inbox
-
-    from .models import ActionType, AuthorityRule, Level, Policy
+    from .models import ActionType, AuthorityRule, Inbox, Level, Policy
 
     policies = []
     versions = dict(Policy.history.values_list("id").annotate(latest=Max("history_id")))

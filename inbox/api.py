@@ -8,8 +8,9 @@ from django.conf import settings
 from ninja import Header, Query, Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from governance.auth import bearer
+
 from . import permissions, selectors, services
-from .auth import bearer
 from .events import proposal_group
 from .models import Proposal
 from .schemas import DecisionIn, ErrorOut, EscalationIn, ProposalIn, ProposalOut

@@ -8,6 +8,8 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AnyHttpUrl, field_validator
 
+from orchestra_site.schemas import ErrorOut  # noqa: F401  (the API's error body)
+
 from . import callbacks
 from .models import Proposal
 
@@ -144,11 +146,6 @@ class ProposalOut(Schema):
         }
 
 
-class ErrorOut(Schema):
-    detail: Any
-    code: str | None = None
-
-
 VERDICT_OF_STATUS = {
     Proposal.Status.APPROVED: "approve",
     Proposal.Status.REJECTED: "reject",
@@ -163,3 +160,11 @@ VERDICT_OF_STATUS = {
 def proposal_out(p: Proposal) -> dict:
     """The API's JSON-ready shape of a proposal (agent, inbox and decided_by should be loaded)."""
     return ProposalOut.from_orm(p).model_dump(mode="json")
+
+
+class DryRunIn(Schema):
+    """A would-be proposal. ``agent`` (name) is needed with a reviewer's token; an agent's token
+    dry-runs as itself."""
+
+    agent: str | None = None
+    proposal: ProposalIn

@@ -1,7 +1,9 @@
 """Read side of the inbox app: querysets, each one SQL query however many inboxes are involved."""
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
-from .models import Inbox, Proposal
+from governance.models import Agent, Domain, Inbox
+
+from .models import Proposal
 from .permissions import inboxes_for
 
 PROPOSAL_RELATED = ("agent", "inbox", "decided_by", "policy")
@@ -50,7 +52,7 @@ def pending_count(inbox_id: int) -> int:
 
 def user_tokens(user) -> QuerySet:
     """``user``'s personal API tokens, newest first (the profile page; revoking looks up here)."""
-    from .models import ApiToken
+    from governance.models import ApiToken
 
     return ApiToken.objects.filter(user=user).order_by("-created_at")
 
@@ -63,3 +65,22 @@ def conflicts_for(proposal: Proposal, user) -> tuple[list[Proposal], int]:
     visible = list(related.filter(inbox__in=inboxes_for(user)).select_related(*PROPOSAL_RELATED)
                    .order_by("-created_at"))
     return visible, related.count() - len(visible)
+
+
+def pending_rivals(p: Proposal) -> QuerySet[Proposal]:
+    """Pending proposals of other agents on ``p``'s resource: by definition, those in conflict with it."""
+    return Proposal.objects.filter(resource=p.resource, status=Proposal.Status.PENDING).exclude(
+        agent_id=p.agent_id).exclude(pk=p.pk)
+
+
+def domains_for_kill_switch(user) -> QuerySet[Domain]:
+    """Domains whose kill switch ``user`` may pull (or some of whose agents ``user`` may suspend),
+    each with its agents prefetched and annotated with ``frozen_count`` (pending proposals frozen).
+
+    Which domains is ``governance.permissions.domains_to_switch``' business."""
+    from governance.permissions import domains_to_switch
+
+    agents = Prefetch("agents", queryset=Agent.objects.annotate(
+        frozen_count=Count("proposals", filter=Q(proposals__is_frozen=True, proposals__status=Proposal.Status.PENDING))
+    ).order_by("name"))
+    return domains_to_switch(user).prefetch_related(agents).order_by("name")

@@ -1,133 +1,66 @@
-"""Inbox services: every state change of agents, tokens, inboxes and proposals goes through here.
+"""Inbox services: the one entry point for every change to proposals, and the kill switch.
 
-Each service validates, writes inside ``transaction.atomic`` (history rows included), and queues its
-side effects (live events, webhooks) with ``transaction.on_commit``, so a rolled-back change never
-announces itself. Views, API routes, consumers, admin actions and commands all call these.
+The proposal lifecycle is written in three modules along its seams and exported from here:
+``submission`` (submit, dry-run), ``decisions`` (votes, quorum, decide, supersede) and ``timers``
+(escalation, SLA, expiry). The kill switch lives here: it flips the flag on the agent or domain
+(``governance.services``) and freezes or thaws their pending proposals, in one transaction, with
+history rows naming who and why. Views, API routes, consumers, admin, commands and tasks call these.
 """
-import hashlib
-import secrets
-
-from django.contrib.auth.models import Group
 from django.db import transaction
-from django.utils import timezone
-from guardian.shortcuts import assign_perm
+from simple_history.utils import bulk_update_with_history
 
-from governance import snapshot
-from governance.models import Domain
+from governance import services as governance_services
+from governance.models import Agent, Domain
 
-from .models import Agent, ApiToken, Inbox
-
-AGENT_TOKEN_PREFIX = "orc_a_"
-USER_TOKEN_PREFIX = "orc_u_"
-
-
-# --- tokens -----------------------------------------------------------------------------------------
-
-def token_digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
+from . import events
+from .decisions import VERDICTS, proposal_decide  # noqa: F401
+from .models import Proposal
+from .submission import proposal_evaluate, proposal_submit  # noqa: F401
+from .timers import proposal_escalate, proposals_escalate_overdue, proposals_expire_due  # noqa: F401
 
 
-def _token_create(*, prefix: str, **owner) -> tuple[ApiToken, str]:
-    raw = prefix + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(prefix=raw[:12], digest=token_digest(raw), **owner)
-    return token, raw
-
-
-def agent_token_create(*, agent: Agent, name: str = "") -> tuple[ApiToken, str]:
-    """A new token for ``agent``: returns (record, plain token). The plain token is not stored."""
-    return _token_create(prefix=AGENT_TOKEN_PREFIX, agent=agent, name=name)
-
-
-def user_token_create(*, user, name: str = "") -> tuple[ApiToken, str]:
-    """A new personal token for reviewer ``user``: returns (record, plain token)."""
-    return _token_create(prefix=USER_TOKEN_PREFIX, user=user, name=name)
-
-
-def token_revoke(*, token: ApiToken) -> ApiToken:
-    """Revoke ``token``; every process stops accepting it at its next request."""
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
-        snapshot.bump_version()
-    return token
-
-
-def token_authenticate(raw: str):
-    """The ``Agent`` or active user owning the unrevoked token ``raw``, else None.
-
-    Agents' tokens are remembered per process while the governance version is unchanged: revoking a
-    token or suspending an agent or domain bumps it (``governance.snapshot``), so the next request
-    in every process looks the token up again. Reviewers' tokens are looked up each time (one query).
-    """
-    if not raw or len(raw) > 200:
-        return None
-    digest = token_digest(raw)
-    version = snapshot.version()
-    hit = _agent_tokens.get(digest)
-    if hit is not None and hit[0] == version:
-        return hit[1]
-    token = (
-        ApiToken.objects.select_related("agent__domain", "user")
-        .filter(digest=digest, revoked_at__isnull=True)
-        .first()
-    )
-    if token is None:
-        return None
-    if token.agent_id:
-        if len(_agent_tokens) > 50_000:
-            _agent_tokens.clear()
-        _agent_tokens[digest] = (version, token.agent)
-        return token.agent
-    return token.user if token.user.is_active else None
-
-
-_agent_tokens: dict[str, tuple] = {}
-
-
-# --- agents and inboxes -----------------------------------------------------------------------------
-
-def new_webhook_secret() -> str:
-    return secrets.token_hex(32)
+def proposals_freeze(*, agent_ids=None, domain=None, frozen: bool, reason: str, by=None) -> int:
+    """Freeze (or thaw) the pending proposals of some agents or a whole domain, with history rows
+    naming ``by`` (the user who suspended or resumed, None for the system) and ``reason``.
+    Returns how many proposals changed. A frozen proposal cannot be decided or escalated."""
+    qs = Proposal.objects.filter(status=Proposal.Status.PENDING, is_frozen=not frozen)
+    qs = qs.filter(agent_id__in=agent_ids) if agent_ids is not None else qs.filter(agent__domain=domain)
+    if not frozen:  # thaw only where neither the agent nor its domain is still suspended
+        qs = qs.filter(agent__status=Agent.Status.ACTIVE, agent__domain__is_suspended=False)
+    items = list(qs.select_related("agent", "inbox", "decided_by"))
+    for p in items:
+        p.is_frozen = frozen
+        p._change_reason = reason
+    if items:
+        bulk_update_with_history(items, Proposal, ["is_frozen"], default_user=by, default_change_reason=reason)
+        transaction.on_commit(lambda: [events.announce(p, "proposal.updated") for p in items])
+    return len(items)
 
 
 @transaction.atomic
-def agent_create(*, name: str, domain: Domain, team: str = "", owner=None) -> tuple[Agent, str]:
-    """Create an active agent with a first token; returns (agent, plain token shown once)."""
-    agent = Agent.objects.create(
-        name=name, domain=domain, team=team, owner=owner, webhook_secret=new_webhook_secret()
-    )
-    _, raw = agent_token_create(agent=agent, name="initial")
-    return agent, raw
+def agent_suspend(*, agent: Agent, by=None, reason: str) -> int:
+    """Suspend ``agent`` at once: new proposals are refused (403), pending ones frozen. Returns how
+    many were frozen. Recorded in the agent's and each proposal's history."""
+    governance_services.agent_set_suspended(agent=agent, suspended=True, reason=reason, by=by)
+    return proposals_freeze(agent_ids=[agent.pk], frozen=True, by=by, reason=f"agent {agent.name} suspended: {reason}")
 
 
 @transaction.atomic
-def inbox_create(*, slug: str, name: str, domain: Domain | None, reviewers: Group | None = None,
-                 description: str = "", level: str = "agent") -> Inbox:
-    """Create an inbox at authority ``level``; its ``reviewers`` group may view it and decide in it."""
-    inbox = Inbox.objects.create(slug=slug, name=name, domain=domain, reviewers=reviewers,
-                                 description=description, level=level)
-    if reviewers is not None:
-        inbox_grant(inbox=inbox, group=reviewers)
-    return inbox
+def agent_resume(*, agent: Agent, by=None, reason: str = "") -> int:
+    """Lift ``agent``'s suspension and thaw its pending proposals (unless its domain is suspended)."""
+    governance_services.agent_set_suspended(agent=agent, suspended=False, reason=reason, by=by)
+    return proposals_freeze(agent_ids=[agent.pk], frozen=False, by=by, reason=f"agent {agent.name} resumed")
 
 
-def inbox_grant(*, inbox: Inbox, group: Group | None = None, user=None, decide: bool = True) -> None:
-    """Let ``group`` or ``user`` view ``inbox`` and, with ``decide``, decide its proposals."""
-    target = group or user
-    assign_perm("inbox.view_inbox", target, inbox)
-    if decide:
-        assign_perm("inbox.decide_inbox", target, inbox)
+@transaction.atomic
+def domain_suspend(*, domain: Domain, by=None, reason: str) -> int:
+    """Suspend a whole domain: its agents' new proposals are refused (403) and pending ones frozen."""
+    governance_services.domain_set_suspended(domain=domain, suspended=True, reason=reason, by=by)
+    return proposals_freeze(domain=domain, frozen=True, by=by, reason=f"domain {domain.name} suspended: {reason}")
 
 
-# --- proposals: the lifecycle lives in inbox.lifecycle; this module stays the one entry point -------
-
-from .lifecycle import (  # noqa: E402,F401
-    VERDICTS,
-    proposal_decide,
-    proposal_escalate,
-    proposal_evaluate,
-    proposal_submit,
-    proposals_escalate_overdue,
-    proposals_expire_due,
-    proposals_freeze,
-)
+@transaction.atomic
+def domain_resume(*, domain: Domain, by=None, reason: str = "") -> int:
+    """Lift a domain's suspension and thaw its agents' pending proposals (those not suspended themselves)."""
+    governance_services.domain_set_suspended(domain=domain, suspended=False, reason=reason, by=by)
+    return proposals_freeze(domain=domain, frozen=False, by=by, reason=f"domain {domain.name} resumed")

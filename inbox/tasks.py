@@ -28,6 +28,7 @@ from django_q.tasks import async_task
 
 from . import callbacks
 from .models import Proposal, WebhookDelivery
+from .timers import proposals_escalate_overdue, proposals_expire_due
 
 log = logging.getLogger("orchestra.webhooks")
 TASK = "inbox.tasks.deliver_webhook"
@@ -141,3 +142,9 @@ def deliver_webhook(proposal_id: str, attempt: int = 1) -> bool:
     else:
         log.error("webhook %s gave up after %s attempts (last: %s %s)", p.pk, attempt, status, error[:120])
     return ok
+
+
+def sweep() -> dict:
+    """Expire proposals past their hard expiry, then escalate those past their SLA deadline (a django-q2
+    schedule, every minute). Safe to run twice or on several clusters at once (each change locks its row)."""
+    return {"expired": proposals_expire_due(), "escalated": proposals_escalate_overdue()}

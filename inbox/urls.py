@@ -10,4 +10,13 @@ urlpatterns = [
     path("proposals/<uuid:proposal_id>/escalate/", views.proposal_escalate, name="escalate"),
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("governance/kill-switch/", views.kill_switch, name="kill_switch"),
+    path("governance/domains/<slug:key>/suspend/", views.switch, {"kind": "domain", "action": "suspend"},
+         name="domain_suspend"),
+    path("governance/domains/<slug:key>/resume/", views.switch, {"kind": "domain", "action": "resume"},
+         name="domain_resume"),
+    path("governance/agents/<str:key>/suspend/", views.switch, {"kind": "agent", "action": "suspend"},
+         name="agent_suspend"),
+    path("governance/agents/<str:key>/resume/", views.switch, {"kind": "agent", "action": "resume"},
+         name="agent_resume"),
 ]

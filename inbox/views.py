@@ -11,11 +11,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from governance import tokens
 from orchestra_site.errors import Conflict, Forbidden, InvalidInput, NotFound, ProposalAlreadyDecided
 
 from . import permissions, selectors, services
 from .forms import DecisionForm, TokenCreateForm
-from .models import Inbox, Proposal
+from .models import Proposal
 
 ORDERS = {"newest": "Newest first", "urgent": "Most urgent first"}
 # Changes not worth a line in a proposal's history (``decided_at`` is the row's own timestamp).
@@ -46,16 +47,7 @@ def page(request, template: str, context: dict, *, status: int = 200):
 
 
 def may_pull_kill_switch(user) -> bool:
-    from governance.permissions import domains_to_switch
-
-    return domains_to_switch(user).exists()
-
-
-def access_inbox_by_slug(user, slug: str) -> Inbox:
-    inbox_id = Inbox.objects.filter(slug=slug).values_list("pk", flat=True).first()
-    if inbox_id is None:
-        raise NotFound("No such inbox.")
-    return permissions.access_inbox(user, inbox_id)
+    return permissions.domains_to_switch(user).exists()
 
 
 @reviewer_view
@@ -65,7 +57,7 @@ def home(request):
 
 @reviewer_view
 def inbox_detail(request, slug):
-    inbox = access_inbox_by_slug(request.user, slug)
+    inbox = permissions.access_inbox(request.user, slug=slug)
     order = request.GET.get("order") if request.GET.get("order") in ORDERS else "newest"
     return page(request, "inbox/inbox.html", {
         "inbox": inbox,
@@ -180,7 +172,7 @@ def profile(request):
     if request.method == "POST":
         form = TokenCreateForm(request.POST)
         if form.is_valid():
-            _, new_token = services.user_token_create(user=request.user, name=form.cleaned_data["name"])
+            _, new_token = tokens.user_token_create(user=request.user, name=form.cleaned_data["name"])
             form = TokenCreateForm()
     return page(request, "inbox/profile.html", {
         "tokens": selectors.user_tokens(request.user),
@@ -193,6 +185,46 @@ def profile(request):
 @require_POST
 def token_revoke(request, token_id):
     token = get_object_or_404(selectors.user_tokens(request.user), pk=token_id)
-    services.token_revoke(token=token)
+    tokens.token_revoke(token=token)
     messages.success(request, f"Token {token.prefix}… revoked. Programs using it now get 401.")
     return redirect("inbox:profile")
+
+
+# --- the kill switch of domain orchestrators and the board -----------------------------------------
+
+SWITCHES = {
+    ("domain", "suspend"): services.domain_suspend, ("domain", "resume"): services.domain_resume,
+    ("agent", "suspend"): services.agent_suspend, ("agent", "resume"): services.agent_resume,
+}
+
+
+@reviewer_view
+def kill_switch(request):
+    domains = list(selectors.domains_for_kill_switch(request.user))
+    if not domains:
+        raise PermissionDenied("The kill switch is for domain orchestrators, the governance board and admins.")
+    rows = [{"domain": d, "can_suspend_domain": permissions.can_suspend_domain(request.user, d),
+             "agents": [{"agent": a, "can_suspend": permissions.can_suspend_agent(request.user, a)}
+                        for a in d.agents.all()]}
+            for d in domains]
+    return page(request, "inbox/kill_switch.html", {"rows": rows})
+
+
+@reviewer_view
+@require_POST
+def switch(request, kind: str, key: str, action: str):
+    """Suspend or resume one domain (``kind`` "domain", ``key`` its slug) or agent ("agent", its name).
+    Suspending needs a reason; it is recorded in the history of the record and of each frozen proposal.
+    A domain or agent that does not exist or that the user may not switch is 404 alike."""
+    access = permissions.access_domain_to_suspend if kind == "domain" else permissions.access_agent_to_suspend
+    target = access(request.user, key)
+    reason = request.POST.get("reason", "").strip()
+    if action == "suspend" and not reason:
+        messages.error(request, f"Say why you suspend {target}: the reason is recorded and shown to its owners.")
+        return redirect("inbox:kill_switch")
+    changed = SWITCHES[kind, action](**{kind: target}, by=request.user, reason=reason)
+    verb = "Suspended" if action == "suspend" else "Resumed"
+    effect = "frozen" if action == "suspend" else "thawed"
+    plural = "" if changed == 1 else "s"
+    messages.success(request, f"{verb} {kind} {target}: {changed} pending proposal{plural} {effect}.")
+    return redirect("inbox:kill_switch")

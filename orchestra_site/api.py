@@ -5,6 +5,7 @@ from ninja.errors import AuthenticationError
 
 from governance.api import router as governance_router
 from inbox.api import router as inbox_router
+from inbox.api_governance import router as inbox_governance_router
 
 from .errors import ApplicationError, RateLimited
 
@@ -17,6 +18,7 @@ api = NinjaAPI(
 )
 api.add_router("/v1/", inbox_router)
 api.add_router("/v1/governance/", governance_router)
+api.add_router("/v1/governance/", inbox_governance_router)
 
 
 @api.exception_handler(ApplicationError)

@@ -7,6 +7,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("governance/", include("governance.urls")),
     path("", include("inbox.urls")),
 ]

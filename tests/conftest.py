@@ -9,8 +9,9 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
+from governance import services as governance_services
+from governance import tokens
 from governance.services import domain_get_or_create
-from inbox import services
 from tests.factories import UserFactory
 
 
@@ -55,7 +56,7 @@ def platform_inbox(platform):
 
 @pytest.fixture
 def legal_inbox(db):
-    return services.inbox_create(slug="legal", name="Legal", domain=domain_get_or_create(name="Product"),
+    return governance_services.inbox_create(slug="legal", name="Legal", domain=domain_get_or_create(name="Product"),
                                  reviewers=Group.objects.create(name="Legal"))
 
 
@@ -82,7 +83,7 @@ def auditor(db):
 
 @pytest.fixture
 def agent_and_token(platform):
-    return services.agent_create(name="deploy-bot", domain=platform, team="SRE")
+    return governance_services.agent_create(name="deploy-bot", domain=platform, team="SRE")
 
 
 @pytest.fixture
@@ -97,22 +98,22 @@ def agent_client(agent_and_token):
 
 @pytest.fixture
 def other_agent_client(platform):
-    return TokenClient(services.agent_create(name="other-bot", domain=platform)[1])
+    return TokenClient(governance_services.agent_create(name="other-bot", domain=platform)[1])
 
 
 @pytest.fixture
 def alice_client(alice):
-    return TokenClient(services.user_token_create(user=alice)[1])
+    return TokenClient(tokens.user_token_create(user=alice)[1])
 
 
 @pytest.fixture
 def bob_client(bob):
-    return TokenClient(services.user_token_create(user=bob)[1])
+    return TokenClient(tokens.user_token_create(user=bob)[1])
 
 
 @pytest.fixture
 def auditor_client(auditor):
-    return TokenClient(services.user_token_create(user=auditor)[1])
+    return TokenClient(tokens.user_token_create(user=auditor)[1])
 
 
 PROPOSAL = {

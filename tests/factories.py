@@ -5,8 +5,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from governance.models import Domain, Policy
-from inbox.models import Agent, Inbox, Proposal
+from governance.models import Agent, Domain, Inbox, Policy
+from inbox.models import Proposal
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -6,8 +6,9 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from inbox.models import Agent, Proposal
-from inbox.services import token_revoke
+from governance.models import Agent
+from governance.tokens import token_revoke
+from inbox.models import Proposal
 from tests.conftest import TokenClient
 
 pytestmark = pytest.mark.django_db
@@ -179,7 +180,7 @@ def test_bad_decisions_are_422_naming_the_field(agent_client, alice_client, prop
 
 def test_a_second_decision_is_409_naming_who_decided_first(agent_client, alice_client, platform_inbox,
                                                              proposal_body):
-    from inbox.services import user_token_create
+    from governance.tokens import user_token_create
     from tests.factories import UserFactory
 
     bob2 = UserFactory(username="bob2")

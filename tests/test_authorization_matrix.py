@@ -18,10 +18,11 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from guardian.shortcuts import assign_perm
 
-from governance.models import Escalation, Policy
+from governance import tokens
+from governance.models import Agent, Policy
 from inbox import services
 from inbox.consumers import FORBIDDEN
-from inbox.models import Agent, Proposal, Vote
+from inbox.models import Escalation, Proposal, Vote
 from orchestra_site.asgi import application
 from tests.conftest import PROPOSAL, TokenClient
 from tests.factories import PolicyFactory, UserFactory
@@ -34,21 +35,21 @@ OPERATIONS = ["view", "decide", "escalate", "edit_policy", "suspend"]
 #                 view    decide  escalate edit_policy suspend
 API = {
     "agent":        (OK,  403,    403,     403,        403),
-    "reviewer_a":   (OK,  OK,     OK,      403,        403),
-    "reviewer_b":   (404, 404,    404,     403,        403),
+    "reviewer_a":   (OK,  OK,     OK,      403,        404),
+    "reviewer_b":   (404, 404,    404,     403,        404),
     "orchestrator": (OK,  OK,     OK,      403,        OK),
     "enterprise":   (OK,  403,    403,     403,        OK),
-    "auditor":      (OK,  403,    403,     403,        403),
+    "auditor":      (OK,  403,    403,     403,        404),
     "anonymous":    (401, 401,    401,     401,        401),
     "admin":        (OK,  OK,     OK,      OK,         OK),
 }
 WEB = {
     "agent":        (NA,    NA,    NA,    NA,    NA),
-    "reviewer_a":   (OK,    OK,    OK,    LOGIN, 403),
-    "reviewer_b":   (404,   404,   404,   LOGIN, 403),
+    "reviewer_a":   (OK,    OK,    OK,    LOGIN, 404),
+    "reviewer_b":   (404,   404,   404,   LOGIN, 404),
     "orchestrator": (OK,    OK,    OK,    LOGIN, OK),
     "enterprise":   (OK,    403,   403,   LOGIN, OK),
-    "auditor":      (OK,    403,   403,   LOGIN, 403),
+    "auditor":      (OK,    403,   403,   LOGIN, 404),
     "anonymous":    (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
     "admin":        (OK,    OK,    OK,    OK,    OK),
 }
@@ -104,7 +105,7 @@ def api_client(role, world) -> Client:
         return TokenClient(world["agent_token"])
     if role == "anonymous":
         return Client()
-    return TokenClient(services.user_token_create(user=world["users"][role])[1])
+    return TokenClient(tokens.user_token_create(user=world["users"][role])[1])
 
 
 def api_call(client, op, world):

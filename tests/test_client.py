@@ -11,7 +11,7 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 
-from inbox import services
+from governance import tokens
 from orchestra_client import (
     Conflict,
     ConnectionFailed,
@@ -60,7 +60,7 @@ def client(agent_and_token, wsgi):
 
 @pytest.fixture
 def alice_api(alice, wsgi):
-    with OrchestraClient(BASE, services.user_token_create(user=alice)[1], transport=wsgi, backoff=0) as c:
+    with OrchestraClient(BASE, tokens.user_token_create(user=alice)[1], transport=wsgi, backoff=0) as c:
         yield c
 
 

@@ -5,6 +5,7 @@ They are marked as conflicting (both ways). Approving one supersedes the others 
 """
 import pytest
 
+from governance import services as governance_services
 from inbox import services
 from inbox import tasks as inbox_tasks
 from inbox.models import Proposal
@@ -141,13 +142,13 @@ def test_a_superseded_proposal_cannot_be_decided(pair, alice_client):
 def test_marking_is_bounded_but_approving_supersedes_every_rival(platform, alice, proposal_body):
     """Work per new proposal stays constant (it is linked to the 20 most recent rivals), yet approving
     it supersedes every pending proposal of other agents on the resource, and records them all."""
-    from inbox.lifecycle import CONFLICTS_MARKED_MAX
     from inbox.schemas import ProposalIn
+    from inbox.submission import CONFLICTS_MARKED_MAX
 
     data = ProposalIn(**{**proposal_body, "risk": "low"}).to_model_fields()
-    rivals = [services.proposal_submit(agent=services.agent_create(name=f"rival-{i}", domain=platform)[0],
+    rivals = [services.proposal_submit(agent=governance_services.agent_create(name=f"rival-{i}", domain=platform)[0],
                                        data=dict(data))[0] for i in range(CONFLICTS_MARKED_MAX + 5)]
-    winner = services.proposal_submit(agent=services.agent_create(name="winner", domain=platform)[0],
+    winner = services.proposal_submit(agent=governance_services.agent_create(name="winner", domain=platform)[0],
                                       data=dict(data))[0]
     assert winner.conflicts_with.count() == CONFLICTS_MARKED_MAX
     assert set(conflicts_of(winner.pk)) == {str(p.pk) for p in rivals[-CONFLICTS_MARKED_MAX:]}

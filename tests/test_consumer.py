@@ -14,7 +14,7 @@ from django.test import Client
 
 from inbox import services
 from inbox.consumers import FORBIDDEN
-from inbox.routing import websocket_urlpatterns
+from inbox.ws_urls import websocket_urlpatterns
 from orchestra_site.asgi import application
 from tests.conftest import PROPOSAL
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from governance import services as governance_services
 from governance.defaults import DEFAULT_POLICIES, seed_policies
 from governance.services import domain_get_or_create
 from inbox import services
@@ -28,14 +29,14 @@ def make_inboxes() -> dict:
     domains = {name: domain_get_or_create(name=name) for name in {"Product", "Platform", "Operations"}}
     for slug, domain in INBOXES.items():
         if not domains[domain].inboxes.filter(slug=slug).exists():
-            services.inbox_create(slug=slug, name=slug.replace("-", " ").title(), domain=domains[domain])
+            governance_services.inbox_create(slug=slug, name=slug.replace("-", " ").title(), domain=domains[domain])
     return domains
 
 
 @pytest.fixture
 def fleet(db):
     domains = make_inboxes()
-    agents = {name: services.agent_create(name=name, domain=domains[d])[0] for name, d in AGENTS.items()}
+    agents = {name: governance_services.agent_create(name=name, domain=domains[d])[0] for name, d in AGENTS.items()}
     assert seed_policies() == len(DEFAULT_POLICIES)
     return agents
 
@@ -122,5 +123,5 @@ def test_a_policy_naming_a_missing_agent_is_not_seeded_broader(db):
     """Seeded before its agent exists, "Intake agents never touch firewalls" would forbid every agent."""
     make_inboxes()
     assert seed_policies() == len(DEFAULT_POLICIES) - 1
-    services.agent_create(name="intake-triage-bot", domain=domain_get_or_create(name="Operations"))
+    governance_services.agent_create(name="intake-triage-bot", domain=domain_get_or_create(name="Operations"))
     assert seed_policies() == 1

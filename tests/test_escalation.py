@@ -1,4 +1,4 @@
-"""Escalation: by hand over the API, and by the SLA timer (governance.tasks.sweep, a django-q2 schedule);
+"""Escalation: by hand over the API, and by the SLA timer (inbox.tasks.sweep, a django-q2 schedule);
 hard expiry by the same sweep; the live ``proposal.moved`` event.
 
 A proposal moves up one level at a time: the domain's default inbox → the domain orchestrator's inbox
@@ -15,13 +15,15 @@ from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.tasks import async_task, fetch
 
-from governance import tasks as governance_tasks
-from governance.models import Escalation, Policy
-from governance.services import agent_suspend, enterprise_inbox
+from governance import tokens
+from governance.models import Policy
+from governance.services import enterprise_inbox
 from inbox import events, services
+from inbox import tasks as governance_tasks
 from inbox import tasks as inbox_tasks
-from inbox.models import Proposal
+from inbox.models import Escalation, Proposal
 from inbox.schemas import ProposalIn
+from inbox.services import agent_suspend
 from orchestra_site.errors import Conflict
 from tests.conftest import PROPOSAL, TokenClient
 from tests.factories import PolicyFactory, UserFactory
@@ -33,7 +35,7 @@ P = "/api/v1/proposals"
 def member_client(inbox, username):
     user = UserFactory(username=username)
     user.groups.add(inbox.reviewers)
-    return user, TokenClient(services.user_token_create(user=user)[1])
+    return user, TokenClient(tokens.user_token_create(user=user)[1])
 
 
 @pytest.fixture
@@ -176,15 +178,15 @@ def test_escalating_restarts_the_sla(agent, alice):
 # --- by the SLA timer -------------------------------------------------------------------------------
 
 def test_the_sweep_is_scheduled_every_minute_by_migration():
-    schedule = Schedule.objects.get(name="governance-sweep")
-    assert schedule.func == "governance.tasks.sweep"
+    schedule = Schedule.objects.get(name="inbox-sweep")
+    assert schedule.func == "inbox.tasks.sweep"
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
 
 
 def test_the_sweep_task_escalates_an_overdue_proposal(agent, platform, q2_sync):
     p = submit(agent)
     overdue(p)
-    task_id = async_task("governance.tasks.sweep")
+    task_id = async_task("inbox.tasks.sweep")
     task = fetch(task_id)
     assert task.success, task.result
     assert task.result == {"expired": 0, "escalated": 1}

@@ -13,10 +13,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
+from governance.models import Agent, ApiToken
+from governance.tokens import agent_token_create, user_token_create
 from inbox import demo_fleet
-from inbox.models import Agent, ApiToken, Proposal
+from inbox.models import Proposal
 from inbox.schemas import ProposalIn
-from inbox.services import agent_token_create, user_token_create
 from orchestra_client import OrchestraClient
 
 ACTIONS = {"ticket.route", "ticket.flag_legal", "content.publish_article", "ticket.file_bug", "release.hold",
@@ -55,8 +56,8 @@ def test_every_scenario_is_accepted_and_decidable_in_the_seeded_demo(db):
     and is either decided by a policy or lands in an inbox a demo reviewer may decide in."""
     from django.contrib.auth import get_user_model
 
+    from governance.permissions import can_decide
     from inbox import services
-    from inbox.permissions import can_decide
 
     call_command("seed_demo", stdout=io.StringIO())
     from inbox.management.commands.seed_demo import USERS

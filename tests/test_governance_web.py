@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from guardian.shortcuts import assign_perm
 
-from governance.models import Domain
-from inbox import services
-from inbox.models import Agent, Proposal
+from governance import services as governance_services
+from governance.models import Agent, Domain
+from inbox.models import Proposal
 from tests.factories import PolicyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def test_conflicting_proposals_are_shown_side_by_side(web, alice, pair):
 
 def test_conflicts_in_inboxes_the_reviewer_cannot_see_are_counted_not_shown(web, alice, pair, platform):
     first, second = pair
-    hidden = services.inbox_create(slug="hidden", name="Hidden", domain=platform)
+    hidden = governance_services.inbox_create(slug="hidden", name="Hidden", domain=platform)
     Proposal.objects.filter(pk=second).update(inbox=hidden)
     html = web(alice).get(f"/proposals/{first}/").content.decode()
     assert "Restart payments instead" not in html and "1 more in inbox you may not see" in html
@@ -82,7 +82,8 @@ def test_unticking_supersede_leaves_the_conflicting_proposal_pending(web, alice,
 # --- the kill switch page -------------------------------------------------------------------------
 
 def test_the_orchestrator_sees_the_kill_switch_for_their_domain_only(web, olga, agent, platform):
-    other = services.agent_create(name="product-bot", domain=Domain.objects.create(name="Product", slug="product"))[0]
+    product = Domain.objects.create(name="Product", slug="product")
+    other = governance_services.agent_create(name="product-bot", domain=product)[0]
     client = web(olga)
     assert "Kill switch" in client.get("/").content.decode()
     html = client.get(KS).content.decode()
@@ -119,10 +120,10 @@ def test_the_orchestrator_suspends_and_resumes_the_domain(web, olga, platform, a
 
 def test_an_orchestrator_cannot_switch_off_another_domain(web, olga):
     product = Domain.objects.create(name="Product", slug="product")
-    bot = services.agent_create(name="product-bot", domain=product)[0]
+    bot = governance_services.agent_create(name="product-bot", domain=product)[0]
     client = web(olga)
-    assert client.post("/governance/domains/product/suspend/", {"reason": "x"}).status_code == 403
-    assert client.post(f"/governance/agents/{bot.name}/suspend/", {"reason": "x"}).status_code == 403
+    assert client.post("/governance/domains/product/suspend/", {"reason": "x"}).status_code == 404
+    assert client.post(f"/governance/agents/{bot.name}/suspend/", {"reason": "x"}).status_code == 404
     assert not Domain.objects.get(pk=product.pk).is_suspended and Agent.objects.get(pk=bot.pk).is_active
 
 
@@ -131,7 +132,9 @@ def test_reviewers_and_auditors_get_no_kill_switch(web, who, request, agent):
     client = web(request.getfixturevalue(who))
     assert "Kill switch" not in client.get("/").content.decode()
     assert client.get(KS).status_code == 403
-    assert client.post(f"/governance/agents/{agent.name}/suspend/", {"reason": "x"}).status_code == 403
+    # the same answer as for an agent that does not exist: names cannot be probed
+    assert client.post(f"/governance/agents/{agent.name}/suspend/", {"reason": "x"}).status_code == 404
+    assert client.post("/governance/agents/no-such-bot/suspend/", {"reason": "x"}).status_code == 404
 
 
 def test_the_board_sees_every_domain(web, agent):

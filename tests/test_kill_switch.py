@@ -10,11 +10,14 @@ import pytest
 from django.contrib.auth.models import Permission
 from guardian.shortcuts import assign_perm
 
-from governance.models import Domain
-from governance.services import agent_resume, agent_suspend, domain_get_or_create, domain_resume, domain_suspend
+from governance import services as governance_services
+from governance import tokens
+from governance.models import Agent, Domain
+from governance.services import domain_get_or_create
 from inbox import services
-from inbox.models import Agent, Proposal
+from inbox.models import Proposal
 from inbox.schemas import ProposalIn
+from inbox.services import agent_resume, agent_suspend, domain_resume, domain_suspend
 from tests.conftest import PROPOSAL, TokenClient
 from tests.factories import UserFactory
 
@@ -25,7 +28,7 @@ G = "/api/v1/governance"
 
 @pytest.fixture
 def other_agent(platform):
-    return services.agent_create(name="other-bot", domain=platform)[0]
+    return governance_services.agent_create(name="other-bot", domain=platform)[0]
 
 
 @pytest.fixture
@@ -38,14 +41,14 @@ def olga(platform):
 
 @pytest.fixture
 def olga_client(olga):
-    return TokenClient(services.user_token_create(user=olga)[1])
+    return TokenClient(tokens.user_token_create(user=olga)[1])
 
 
 @pytest.fixture
 def board_client(db):
     user = UserFactory(username="bea")
     user.user_permissions.add(Permission.objects.get(codename="enterprise_governance"))
-    return TokenClient(services.user_token_create(user=user)[1])
+    return TokenClient(tokens.user_token_create(user=user)[1])
 
 
 def submit(agent, **fields):
@@ -150,7 +153,7 @@ def test_a_suspended_domain_refuses_every_agent_with_403_domain_suspended(platfo
 
 
 def test_suspending_a_domain_freezes_its_agents_pending_proposals(platform, agent, other_agent, olga):
-    product_agent = services.agent_create(name="product-bot", domain=domain_get_or_create(name="Product"))[0]
+    product_agent = governance_services.agent_create(name="product-bot", domain=domain_get_or_create(name="Product"))[0]
     mine, theirs, elsewhere = submit(agent), submit(other_agent), submit(product_agent)
     assert domain_suspend(domain=platform, by=olga, reason="Incident.") == 2
     assert fresh(mine).is_frozen and fresh(theirs).is_frozen and not fresh(elsewhere).is_frozen
@@ -212,9 +215,9 @@ def test_a_domain_orchestrator_suspends_their_domain(platform, agent, olga_clien
 def test_an_orchestrator_of_another_domain_is_refused(platform, agent):
     stranger = UserFactory(username="otto")
     assign_perm("governance.orchestrate_domain", stranger, domain_get_or_create(name="Product"))
-    client = TokenClient(services.user_token_create(user=stranger)[1])
-    assert client.post_json(f"{G}/domains/platform/suspend", {"reason": "x"}).status_code == 403
-    assert client.post_json(f"{G}/agents/deploy-bot/suspend", {"reason": "x"}).status_code == 403
+    client = TokenClient(tokens.user_token_create(user=stranger)[1])
+    assert client.post_json(f"{G}/domains/platform/suspend", {"reason": "x"}).status_code == 404
+    assert client.post_json(f"{G}/agents/deploy-bot/suspend", {"reason": "x"}).status_code == 404
     platform.refresh_from_db()
     agent.refresh_from_db()
     assert not platform.is_suspended and agent.is_active
@@ -231,9 +234,13 @@ def test_the_enterprise_board_suspends_any_domain_and_agent(platform, agent, boa
 @pytest.mark.parametrize("who", ["alice_client", "auditor_client"])
 @pytest.mark.parametrize("path", ["agents/deploy-bot/suspend", "domains/platform/suspend",
                                   "agents/deploy-bot/resume", "domains/platform/resume"])
-def test_a_plain_reviewer_or_an_auditor_is_refused_with_403(request, platform, agent, who, path):
-    r = request.getfixturevalue(who).post_json(f"{G}/{path}", {"reason": "Because."})
-    assert r.status_code == 403 and r.json()["code"] == "suspend_forbidden"
+def test_a_plain_reviewer_or_an_auditor_gets_the_404_of_a_missing_name(request, platform, agent, who, path):
+    client = request.getfixturevalue(who)
+    r = client.post_json(f"{G}/{path}", {"reason": "Because."})
+    missing = client.post_json(f"{G}/{path.replace('deploy-bot', 'no-such-bot').replace('platform', 'nowhere')}",
+                               {"reason": "Because."})
+    assert r.status_code == missing.status_code == 404
+    assert r.json() == missing.json() and r.json()["code"] == "not_found"
     platform.refresh_from_db()
     agent.refresh_from_db()
     assert not platform.is_suspended and agent.is_active
@@ -277,11 +284,11 @@ def admin_client(client, db):
 
 def test_the_admin_action_suspends_an_agent_and_freezes_its_proposals(admin_client, agent):
     p = submit(agent)
-    r = admin_client.post("/admin/inbox/agent/", {"action": "suspend", "_selected_action": [agent.pk]})
+    r = admin_client.post("/admin/governance/agent/", {"action": "suspend", "_selected_action": [agent.pk]})
     assert r.status_code == 302
     assert Agent.objects.get(pk=agent.pk).status == "suspended" and fresh(p).is_frozen
     assert Agent.history.filter(id=agent.pk).latest().history_user.username == "root"
-    admin_client.post("/admin/inbox/agent/", {"action": "resume", "_selected_action": [agent.pk]})
+    admin_client.post("/admin/governance/agent/", {"action": "resume", "_selected_action": [agent.pk]})
     assert Agent.objects.get(pk=agent.pk).is_active and not fresh(p).is_frozen
 
 
@@ -293,5 +300,5 @@ def test_the_admin_action_suspends_a_domain(admin_client, platform, agent):
 
 def test_status_is_not_editable_in_the_agent_form(admin_client, agent):
     """Editing the field would skip freezing and the reason: the actions are the only way."""
-    html = admin_client.get(f"/admin/inbox/agent/{agent.pk}/change/").content.decode()
+    html = admin_client.get(f"/admin/governance/agent/{agent.pk}/change/").content.decode()
     assert 'name="status"' not in html

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from governance import limits
-from governance.models import Domain, Policy
-from inbox.models import Agent, Proposal
+from governance.models import Agent, Domain, Policy
+from inbox.models import Proposal
 from tests.factories import PolicyFactory
 
 pytestmark = pytest.mark.django_db

@@ -218,7 +218,7 @@ def test_dry_run_in_admin(admin_client, agent, proposal_body):
     import json
 
     PolicyFactory(name="Deploys", action_pattern="deploy.*")
-    r = admin_client.post("/admin/governance/policy/dry-run/",
+    r = admin_client.post("/admin/inbox/proposal/dry-run/",
                           {"agent": agent.pk, "proposal": json.dumps(proposal_body)})
     assert r.status_code == 200 and b"Deploys" in r.content and b"review" in r.content
 

@@ -1,4 +1,4 @@
-"""Quorum and four-eyes (inbox.lifecycle.proposal_decide): who must approve before a proposal is approved.
+"""Quorum and four-eyes (inbox.decisions.proposal_decide): who must approve before a proposal is approved.
 
 The rules: a policy's quorum needs that many distinct approvers (high and critical risk default to 2
 when a policy matched; the no-policy fallback is 1). A single rejection rejects, an answer ends it.
@@ -7,8 +7,10 @@ only approver; approvals given before an edit do not count towards the edited ar
 """
 import pytest
 
+from governance import tokens
+from governance.models import Agent
 from inbox import services
-from inbox.models import Agent, Proposal, Vote
+from inbox.models import Proposal, Vote
 from inbox.schemas import ProposalIn
 from orchestra_site.errors import Conflict, InvalidInput, ProposalAlreadyDecided
 from tests.conftest import PROPOSAL, TokenClient
@@ -37,7 +39,7 @@ def dave(platform_inbox):
 
 @pytest.fixture
 def carol_client(carol):
-    return TokenClient(services.user_token_create(user=carol)[1])
+    return TokenClient(tokens.user_token_create(user=carol)[1])
 
 
 @pytest.fixture
@@ -246,7 +248,7 @@ def test_over_the_api_a_late_vote_is_409_naming_the_approver_who_completed_the_q
     pid = agent_client.post_json(P, proposal_body).json()["id"]
     alice_client.post_json(f"{P}/{pid}/decision", {"verdict": "approve"})
     carol_client.post_json(f"{P}/{pid}/decision", {"verdict": "approve"})
-    dave_client = TokenClient(services.user_token_create(user=dave)[1])
+    dave_client = TokenClient(tokens.user_token_create(user=dave)[1])
     r = dave_client.post_json(f"{P}/{pid}/decision", {"verdict": "reject", "comment": "no"})
     assert r.status_code == 409
     assert r.json()["code"] == "already_decided" and r.json()["decided_by"] == "carol"

@@ -2,7 +2,7 @@
 
 Each case builds a reviewer whose inboxes come from different grants (group object permissions, direct
 user object permissions, ``governance.orchestrate_domain`` on a Domain, or the auditor's global
-``inbox.view_inbox``), puts proposals in permitted *and* in other inboxes, then counts the queries of
+``governance.view_inbox``), puts proposals in permitted *and* in other inboxes, then counts the queries of
 ``list(selectors.proposals_for_reviewer(user)[:50])`` and checks the rows are exactly the permitted ones.
 
 The user is re-read from the database before counting, as a request sees it (``request.user`` or the
@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from guardian.shortcuts import assign_perm
 
+from governance import services as governance_services
 from governance.services import domain_get_or_create
 from inbox import selectors, services
 from tests.factories import AgentFactory, InboxFactory, ProposalFactory, UserFactory
@@ -56,10 +57,10 @@ def thirty_inbox_reviewer(other_inboxes):
     for i, group in enumerate(Group.objects.create(name=f"reviewers-{i}") for i in range(2)):
         user.groups.add(group)
         for inbox in by_group[i * 6:(i + 1) * 6]:
-            services.inbox_grant(inbox=inbox, group=group)
+            governance_services.inbox_grant(inbox=inbox, group=group)
     direct = InboxFactory.create_batch(12)
     for inbox in direct:
-        services.inbox_grant(inbox=inbox, user=user, decide=False)
+        governance_services.inbox_grant(inbox=inbox, user=user, decide=False)
     domain = domain_get_or_create(name="Orchestrated")  # creates its default and orchestrator inboxes
     orchestrated = [domain.default_inbox, domain.orchestrator_inbox, *InboxFactory.create_batch(4, domain=domain)]
     assign_perm("governance.orchestrate_domain", user, domain)
@@ -72,7 +73,7 @@ def thirty_inbox_reviewer(other_inboxes):
 @pytest.fixture
 def auditor_user(db, other_inboxes, platform_inbox):
     user = UserFactory(username="auditor-q")
-    user.user_permissions.add(Permission.objects.get(codename="view_inbox", content_type__app_label="inbox"))
+    user.user_permissions.add(Permission.objects.get(codename="view_inbox", content_type__app_label="governance"))
     return user, other_inboxes[1] | fill([platform_inbox])
 
 
@@ -100,7 +101,7 @@ def test_proposals_for_reviewer_sql_is_one_statement(case, request, django_asser
     permitted inboxes are subqueries), for 1 inbox as for 30."""
     user, permitted = request.getfixturevalue(case)
     user = fresh(user)
-    user.has_perm("inbox.view_inbox")  # warm ModelBackend's cache, as an earlier check in the request would
+    user.has_perm("governance.view_inbox")  # warm ModelBackend's cache, as an earlier check in the request would
     with django_assert_num_queries(1):
         rows = list(selectors.proposals_for_reviewer(user)[:50])
     assert {p.pk for p in rows} == newest_50(permitted)

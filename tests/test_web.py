@@ -6,8 +6,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
+from governance import tokens
+from governance.models import ApiToken
 from inbox import services
-from inbox.models import ApiToken, Proposal
+from inbox.models import Proposal
 from tests.conftest import PROPOSAL
 from tests.factories import UserFactory
 
@@ -251,35 +253,35 @@ def test_profile_creates_a_token_and_shows_it_once(alice):
     raw = r.context["new_token"]
     assert raw.startswith("orc_u_") and raw.encode() in r.content
     token = ApiToken.objects.get(user=alice)
-    assert token.name == "laptop CLI" and services.token_authenticate(raw) == alice
+    assert token.name == "laptop CLI" and tokens.token_authenticate(raw) == alice
     r = client.get("/profile/")
     assert raw.encode() not in r.content and token.prefix.encode() in r.content
 
 
 def test_profile_revokes_own_token(alice):
-    token, raw = services.user_token_create(user=alice, name="old")
+    token, raw = tokens.user_token_create(user=alice, name="old")
     r = login(alice).post(reverse("inbox:token_revoke", args=[token.pk]))
     assert r.status_code == 302
     token.refresh_from_db()
-    assert token.revoked_at is not None and services.token_authenticate(raw) is None
+    assert token.revoked_at is not None and tokens.token_authenticate(raw) is None
 
 
 def test_cannot_revoke_another_users_token(alice, bob):
-    token, raw = services.user_token_create(user=bob)
+    token, raw = tokens.user_token_create(user=bob)
     assert login(alice).post(reverse("inbox:token_revoke", args=[token.pk])).status_code == 404
     token.refresh_from_db()
     assert token.revoked_at is None
 
 
 def test_profile_lists_only_own_tokens(alice, bob):
-    services.user_token_create(user=alice, name="mine")
-    services.user_token_create(user=bob, name="bobs")
+    tokens.user_token_create(user=alice, name="mine")
+    tokens.user_token_create(user=bob, name="bobs")
     r = login(alice).get("/profile/")
     assert [t.name for t in r.context["tokens"]] == ["mine"]
 
 
 def test_revoke_is_post_only(alice):
-    token, _ = services.user_token_create(user=alice)
+    token, _ = tokens.user_token_create(user=alice)
     assert login(alice).get(reverse("inbox:token_revoke", args=[token.pk])).status_code == 405
 
 

@@ -4,9 +4,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from governance.models import Agent, ApiToken
+from governance.tokens import agent_token_create, token_revoke
 from inbox.demo_fleet import AGENT_NAMES, Fleet, wait_until_up
-from inbox.models import Agent, ApiToken
-from inbox.services import agent_token_create, token_revoke
 from orchestra_client import OrchestraClient
 
 TOKEN_NAME = "demo-fleet"

@@ -6,9 +6,8 @@ from django.db import transaction
 from guardian.shortcuts import assign_perm
 
 from governance.defaults import seed_policies
-from governance.services import ENTERPRISE_GROUP, domain_get_or_create, enterprise_inbox
-from inbox.models import Agent, Inbox
-from inbox.services import agent_create, inbox_create
+from governance.models import Agent, Inbox
+from governance.services import ENTERPRISE_GROUP, agent_create, domain_get_or_create, enterprise_inbox, inbox_create
 
 DEMO_PASSWORD = "orchestra-demo"
 

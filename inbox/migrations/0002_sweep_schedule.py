@@ -2,19 +2,16 @@ from django.db import migrations
 
 
 def forwards(apps, schema_editor):
-    from governance.matrix import seed
-
-    seed(apps)
     Schedule = apps.get_model("django_q", "Schedule")
     Schedule.objects.get_or_create(
-        name="governance-sweep",
-        defaults={"func": "governance.tasks.sweep", "schedule_type": "I", "minutes": 1, "repeats": -1},
+        name="inbox-sweep",
+        defaults={"func": "inbox.tasks.sweep", "schedule_type": "I", "minutes": 1, "repeats": -1},
     )
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("governance", "0002_initial"),
+        ("inbox", "0001_initial"),
         ("django_q", "0018_task_success_index"),
     ]
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

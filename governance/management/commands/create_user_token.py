@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from inbox.services import user_token_create
+from governance.tokens import user_token_create
 
 
 class Command(BaseCommand):

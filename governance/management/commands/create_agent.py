@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from governance.services import domain_get_or_create
-from inbox.models import Agent
-from inbox.services import agent_create
+from governance.models import Agent
+from governance.services import agent_create, domain_get_or_create
 
 
 class Command(BaseCommand):

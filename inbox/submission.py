@@ -1,0 +1,134 @@
+"""Submission: a proposed action arrives, is checked against the agent's limits and the action's
+contract, routed by policy (auto-approve, review in an inbox, escalate, forbid) and stored.
+
+``proposal_submit`` writes inside one transaction and queues its live event (or the agent's callback,
+for an auto-approval) with ``transaction.on_commit``.
+"""
+import hashlib
+import json
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from governance import limits
+from governance.action_types import validate_args
+from governance.models import Agent, Policy
+from governance.policies import Evaluation, Facts, evaluate
+from governance.services import level_inbox_id
+from orchestra_site.errors import Forbidden, IdempotencyConflict
+
+from . import budget, events, selectors
+from .decisions import tell_agent
+from .models import Proposal
+
+Status = Proposal.Status
+RELATED = selectors.PROPOSAL_RELATED
+
+
+def request_hash(data: dict) -> str:
+    """Canonical digest of a proposal body, to tell an idempotent replay from a different request."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _replay(agent: Agent, key: str, digest: str) -> Proposal:
+    existing = Proposal.objects.select_related(*RELATED).get(agent=agent, idempotency_key=key)
+    if existing.request_hash != digest:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used with a different body.", proposal_id=str(existing.id)
+        )
+    return existing
+
+
+def facts_for(agent: Agent, data: dict) -> Facts:
+    """The facts policies are evaluated on, including budget and tool-list checks."""
+    tool = limits.tool_of(data["action"], data.get("args") or {})
+    return Facts(
+        agent_id=agent.pk, domain_id=agent.domain_id, action=data["action"], risk=data["risk"],
+        confidence=data["confidence"], cost_usd=data["cost_usd"], classification=data["classification"],
+        over_budget=budget.over_budget(agent, data["cost_usd"]), off_tool_list=limits.off_tool_list(agent, tool),
+        tool=tool,
+    )
+
+
+def proposal_evaluate(*, agent: Agent, data: dict) -> Evaluation:
+    """Dry-run: what would happen to this proposal (no write, no rate-limit hit)."""
+    validate_args(data["action"], data.get("args") or {})
+    return evaluate(facts_for(agent, data))
+
+
+def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = None) -> tuple[Proposal, bool]:
+    """Store a proposed action from ``agent`` and route it by policy.
+
+    ``data`` holds the validated ``ProposalIn`` fields. Returns (proposal, created); with an
+    ``idempotency_key`` already used by this agent, returns the earlier proposal and False when the
+    body is the same, and raises ``IdempotencyConflict`` (409) when it differs.
+    Raises ``Forbidden`` (403) when the agent or its domain is suspended, or a policy forbids it (the
+    refused proposal is kept, status ``refused``, for the audit trail); ``RateLimited`` (429) over the
+    agent's or domain's rate; ``InvalidInput`` (422) when args break the action type's contract.
+    """
+    if not agent.is_active:
+        raise Forbidden(f"Agent {agent.name} is suspended.", code="agent_suspended")
+    domain = agent.domain
+    if domain.is_suspended:
+        raise Forbidden(f"Domain {domain.name} is suspended.", code="domain_suspended")
+    digest = request_hash(data)
+    if idempotency_key and Proposal.objects.filter(agent=agent, idempotency_key=idempotency_key).exists():
+        return _replay(agent, idempotency_key, digest), False
+    validate_args(data["action"], data.get("args") or {})
+    limits.check_rate(agent)
+    ev = evaluate(facts_for(agent, data))
+
+    now = timezone.now()
+    proposal = Proposal(
+        agent=agent, idempotency_key=idempotency_key or None, request_hash=digest, category=ev.category,
+        level=ev.level, policy_id=ev.policy_id, policy_version=ev.policy_version, routing_reason=ev.reason,
+        quorum=ev.quorum, **data,
+    )
+    if ev.policy_id:  # the response names the policy: no SELECT for what the snapshot already knows
+        proposal.policy = Policy(pk=ev.policy_id, name=ev.policy_name)
+    if ev.expiry_seconds:
+        hard = now + timedelta(seconds=ev.expiry_seconds)
+        proposal.expires_at = min(proposal.expires_at, hard) if proposal.expires_at else hard
+    if ev.outcome == "forbid":
+        proposal.status, proposal.decided_at = Status.REFUSED, now
+        proposal.decision_comment = ev.reason
+    elif ev.outcome == "auto_approve":
+        proposal.status, proposal.decided_at = Status.APPROVED, now
+        proposal.decision_comment, proposal.final_args = ev.reason, proposal.args
+    else:
+        proposal.inbox_id = level_inbox_id(domain, ev.level, ev.target_inbox_id)
+        proposal.sla_due_at = now + timedelta(seconds=ev.sla_seconds) if ev.sla_seconds else None
+    proposal._change_reason = f"submitted by agent; {ev.outcome}"
+    try:
+        with transaction.atomic():
+            proposal.save(force_insert=True)
+            if proposal.is_pending:
+                _mark_conflicts(proposal)
+                transaction.on_commit(lambda: events.announce(proposal, "proposal.created"))
+            elif proposal.callback_url and proposal.status == Status.APPROVED:
+                transaction.on_commit(lambda: tell_agent(proposal))
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        return _replay(agent, idempotency_key, digest), False
+    if proposal.status == Status.REFUSED:
+        raise Forbidden(f"Refused by policy: {ev.reason}", code="forbidden_by_policy", proposal_id=str(proposal.id))
+    return proposal, True
+
+
+CONFLICTS_MARKED_MAX = 20
+
+
+def _mark_conflicts(p: Proposal) -> None:
+    """Two pending proposals from different agents on the same resource conflict.
+
+    The new proposal is linked (both ways) to the ``CONFLICTS_MARKED_MAX`` most recent such proposals:
+    enough to show side by side, and constant work per proposal even when hundreds wait on one
+    resource. Superseding does not depend on these links (see ``_supersede_conflicts``)."""
+    if not p.resource:
+        return
+    rivals = selectors.pending_rivals(p).order_by("-created_at")
+    others = list(rivals.values_list("pk", flat=True)[:CONFLICTS_MARKED_MAX])
+    if others:
+        p.conflicts_with.add(*others)

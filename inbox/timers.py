@@ -1,0 +1,104 @@
+"""Timers and escalation: SLA deadlines move proposals up the authority levels, hard expiry ends them.
+
+``proposal_escalate`` is also what a reviewer's "Escalate" button calls. The periodic sweep
+(``inbox.tasks.sweep``, a django-q2 schedule) runs ``proposals_expire_due`` and
+``proposals_escalate_overdue``; each change locks its row, so several clusters may sweep at once.
+"""
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from governance.policies import DEFAULT_SLA_SECONDS, LEVELS
+from governance.services import level_inbox_id
+from governance.snapshot import current as governance_snapshot
+from orchestra_site.errors import Conflict, InvalidInput, ProposalAlreadyDecided
+
+from . import events
+from .decisions import after_decision, already_decided
+from .models import Escalation, Proposal
+
+Status = Proposal.Status
+RELATED = ("agent", "inbox", "decided_by", "policy")
+
+
+def next_level(level: str) -> str | None:
+    i = LEVELS.index(level)
+    return LEVELS[i + 1] if i + 1 < len(LEVELS) else None
+
+
+def proposal_escalate(*, proposal: Proposal, reason: str, by=None, to_level: str | None = None) -> Proposal:
+    """Move a pending proposal up to ``to_level`` (default: the next level) and restart its SLA.
+
+    ``by`` is the reviewer who escalated by hand (None for the SLA timer). Records an ``Escalation``;
+    the old inbox's pages drop it and the new inbox's pages show it. Raises ``InvalidInput`` without
+    a reason, ``Conflict`` when already at the top level or frozen, ``ProposalAlreadyDecided``.
+    """
+    if not (reason or "").strip():
+        raise InvalidInput("A reason is required to escalate.", field="reason")
+    with transaction.atomic():
+        p = Proposal.objects.select_for_update().select_related("agent__domain").get(pk=proposal.pk)
+        if not p.is_pending:
+            raise already_decided(p)
+        if p.is_frozen:
+            raise Conflict("This proposal is frozen: its agent or domain is suspended.", code="frozen")
+        target = to_level or next_level(p.level)
+        if target is None or LEVELS.index(target) <= LEVELS.index(p.level):
+            raise Conflict("Already at the enterprise level: nobody above to escalate to.", code="top_level")
+        old_inbox = p.inbox_id
+        p.level, p.inbox_id = target, level_inbox_id(p.agent.domain, target)
+        sla = governance_sla(p)
+        p.sla_due_at = timezone.now() + timedelta(seconds=sla)
+        p._change_reason = f"escalated to {target}: {reason}"
+        p.save()
+        Escalation.objects.create(proposal=p, from_inbox_id=old_inbox, to_inbox_id=p.inbox_id, to_level=target,
+                                  reason=reason, by=by)
+        transaction.on_commit(lambda: events.announce(p, "proposal.moved", inbox_ids=[old_inbox, p.inbox_id]))
+    return Proposal.objects.select_related(*RELATED).get(pk=p.pk)
+
+
+def governance_sla(p: Proposal) -> int:
+    policy = governance_snapshot().policies
+    sla = next((c.sla_seconds for c in policy if c.id == p.policy_id and c.sla_seconds), None)
+    return sla or DEFAULT_SLA_SECONDS[p.risk]
+
+
+def proposals_escalate_overdue(now=None) -> int:
+    """Escalate every pending, unfrozen proposal past its SLA deadline (run by a django-q2 schedule).
+    At the enterprise level there is nobody above: the deadline is cleared and the miss recorded."""
+    now = now or timezone.now()
+    count = 0
+    overdue = Proposal.objects.filter(status=Status.PENDING, is_frozen=False, sla_due_at__lt=now)
+    for p in overdue.select_related("agent__domain").order_by("sla_due_at")[:500]:
+        due = p.sla_due_at.isoformat(timespec="seconds")
+        if next_level(p.level) is None:
+            with transaction.atomic():
+                Escalation.objects.create(proposal=p, from_inbox_id=p.inbox_id, to_inbox_id=p.inbox_id,
+                                          to_level=p.level, reason=f"SLA missed at the enterprise level (due {due}).")
+                Proposal.objects.filter(pk=p.pk).update(sla_due_at=None)
+            continue
+        try:
+            proposal_escalate(proposal=p, reason=f"SLA missed (due {due}).")
+            count += 1
+        except (Conflict, ProposalAlreadyDecided):
+            continue
+    return count
+
+
+def proposals_expire_due(now=None) -> int:
+    """Expire pending proposals past their hard expiry and tell their agents (django-q2 schedule).
+    Nothing runs: an expired proposal is not approved."""
+    now = now or timezone.now()
+    count = 0
+    for pk in Proposal.objects.filter(status=Status.PENDING, expires_at__lt=now).values_list("pk", flat=True)[:500]:
+        with transaction.atomic():
+            p = Proposal.objects.select_for_update().get(pk=pk)
+            if not p.is_pending:
+                continue
+            p.status, p.decided_at = Status.EXPIRED, now
+            p.decision_comment = "Expired before a decision; nothing was run."
+            p._change_reason = "expired"
+            p.save()
+            transaction.on_commit(lambda p=p: after_decision(p))
+            count += 1
+    return count

@@ -4,7 +4,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inbox.demo_fleet import AGENT_NAMES, Fleet, wait_until_up
+from inbox.demo.fleet import Fleet, wait_until_up
+from inbox.demo.scenarios import AGENT_NAMES
 from inbox.models import Agent, ApiToken
 from inbox.services import agent_token_create, token_revoke
 from orchestra_client import OrchestraClient

@@ -4,7 +4,7 @@
     .venv/bin/python -m benchmarks.governance --src . --requests 1000 --rounds 3
 
 One server (uvicorn, ``--workers``) on one fresh PostgreSQL database; the same agent posts the same
-proposal (benchmarks._harness.PROPOSAL) in two configurations, alternated ``--rounds`` times so drift
+proposal (benchmarks.harness.client.PROPOSAL) in two configurations, alternated ``--rounds`` times so drift
 (other load on the machine, table growth) hits both alike:
 
 - **baseline**: no policies (fallback: the Platform default inbox), few guardian permissions;
@@ -38,17 +38,9 @@ import os
 import statistics
 import time
 
-from benchmarks._harness import (
-    PROPOSAL,
-    Bench,
-    Conn,
-    common_args,
-    cpu_seconds,
-    latency_summary,
-    preflight,
-    table,
-    write_json,
-)
+from benchmarks.harness.client import PROPOSAL, Conn
+from benchmarks.harness.server import Bench, common_args, preflight
+from benchmarks.harness.stats import cpu_seconds, latency_summary, table, write_json
 
 GOAL_P50_MS = 2.0
 

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from benchmarks import decision, fanout, governance, ingest
-from benchmarks._harness import preflight, table
+from benchmarks.harness.server import preflight
+from benchmarks.harness.stats import table
 
 
 def main(argv=None) -> None:

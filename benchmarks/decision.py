@@ -19,17 +19,9 @@ import asyncio
 import json
 import time
 
-from benchmarks._harness import (
-    PROPOSAL,
-    Bench,
-    Conn,
-    common_args,
-    cpu_seconds,
-    latency_summary,
-    preflight,
-    table,
-    write_json,
-)
+from benchmarks.harness.client import PROPOSAL, Conn
+from benchmarks.harness.server import Bench, common_args, preflight
+from benchmarks.harness.stats import cpu_seconds, latency_summary, table, write_json
 
 APPROVE = json.dumps({"verdict": "approve", "comment": "ok"}).encode()
 

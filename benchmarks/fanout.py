@@ -20,18 +20,9 @@ import asyncio
 import json
 import time
 
-from benchmarks._harness import (
-    PROPOSAL,
-    Bench,
-    Conn,
-    common_args,
-    cpu_seconds,
-    latency_summary,
-    preflight,
-    self_cpu,
-    table,
-    write_json,
-)
+from benchmarks.harness.client import PROPOSAL, Conn
+from benchmarks.harness.server import Bench, common_args, preflight
+from benchmarks.harness.stats import cpu_seconds, latency_summary, self_cpu, table, write_json
 
 
 async def _run(bench: Bench, args) -> dict:

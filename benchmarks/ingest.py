@@ -25,21 +25,10 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks._harness import (
-    PROPOSAL,
-    Bench,
-    Conn,
-    common_args,
-    cpu_seconds,
-    latency_summary,
-    preflight,
-    py_spy_available,
-    py_spy_record,
-    self_cpu,
-    summarize_profile,
-    table,
-    write_json,
-)
+from benchmarks.harness.client import PROPOSAL, Conn
+from benchmarks.harness.profiling import py_spy_available, py_spy_record, summarize_profile
+from benchmarks.harness.server import Bench, common_args, preflight
+from benchmarks.harness.stats import cpu_seconds, latency_summary, self_cpu, table, write_json
 
 WRK_LUA = r"""
 local tokens = %(tokens)s

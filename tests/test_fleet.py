@@ -15,7 +15,8 @@ from django.db import connection
 
 from governance.models import Agent, ApiToken
 from governance.tokens import agent_token_create, user_token_create
-from inbox import demo_fleet
+from inbox.demo import scenarios
+from inbox.demo.fleet import Fleet, describe
 from inbox.models import Proposal
 from inbox.schemas import ProposalIn
 from orchestra_client import OrchestraClient
@@ -25,9 +26,9 @@ ACTIONS = {"ticket.route", "ticket.flag_legal", "content.publish_article", "tick
 
 
 def test_every_scenario_action_is_covered():
-    assert set(demo_fleet.ACTIONS) == ACTIONS
-    assert demo_fleet.AGENT_NAMES == ("intake-triage-bot", "content-pipeline-bot", "qa-release-bot",
-                                      "ops-handoff-bot")
+    assert set(scenarios.ACTIONS) == ACTIONS
+    assert scenarios.AGENT_NAMES == ("intake-triage-bot", "content-pipeline-bot", "qa-release-bot",
+                                     "ops-handoff-bot")
 
 
 @pytest.mark.parametrize("action", sorted(ACTIONS))
@@ -35,7 +36,7 @@ def test_generated_bodies_are_valid_proposals(action):
     rng = random.Random(action)
     seen = set()
     for _ in range(50):
-        body = demo_fleet.ACTIONS[action](rng)
+        body = scenarios.ACTIONS[action](rng)
         parsed = ProposalIn(**body)  # raises on anything the API would answer 422 to
         assert parsed.action == action
         assert parsed.summary and parsed.resource and parsed.args and parsed.reasoning
@@ -46,7 +47,7 @@ def test_generated_bodies_are_valid_proposals(action):
 
 def test_scenarios_mix_their_actions():
     rng = random.Random(1)
-    ops = next(s for s in demo_fleet.SCENARIOS if s.agent == "ops-handoff-bot")
+    ops = next(s for s in scenarios.SCENARIOS if s.agent == "ops-handoff-bot")
     assert {ops.next_body(rng)["action"] for _ in range(60)} == {
         "service.restart", "deploy.rollback", "firewall.update_rule"}
 
@@ -65,7 +66,7 @@ def test_every_scenario_is_accepted_and_decidable_in_the_seeded_demo(db):
     demo_users = [u[0] for u in USERS if u[0] != "admin"]  # admin may decide anything: not a proof
     reviewers = list(get_user_model().objects.filter(username__in=demo_users))
     rng = random.Random(2)
-    for scenario in demo_fleet.SCENARIOS:
+    for scenario in scenarios.SCENARIOS:
         agent = Agent.objects.get(name=scenario.agent)
         for func, _ in scenario.generators:
             for _ in range(2):
@@ -83,15 +84,15 @@ def test_describe_names_the_decision():
     p = P.from_json({"id": "x", "status": "edited_and_approved", "action": "deploy.rollback",
                      "summary": "s", "resource": "service:payments", "args": {"to_version": "1"},
                      "decision": {"decided_by": "alice", "final_args": {"to_version": "2"}, "comment": ""}})
-    assert demo_fleet.describe("ops-handoff-bot", p) == (
+    assert describe("ops-handoff-bot", p) == (
         "ops-handoff-bot: deploy.rollback service:payments \u2192 edited and approved by alice "
         "(edited args {'to_version': '2'})")
     expired = P.from_json({"id": "y", "status": "expired", "action": "release.hold", "summary": "s",
                            "resource": "release:1", "decision": {"decided_by": None}})
-    assert demo_fleet.describe("qa-release-bot", expired) == "qa-release-bot: release.hold release:1 \u2192 expired"
+    assert describe("qa-release-bot", expired) == "qa-release-bot: release.hold release:1 \u2192 expired"
     refused = P.from_json({"id": "z", "status": "refused", "action": "firewall.update_rule", "summary": "s",
                            "resource": "fw", "decision": {"decided_by": None}})
-    assert demo_fleet.describe("bot", refused).endswith("\u2192 refused by policy")
+    assert describe("bot", refused).endswith("\u2192 refused by policy")
 
 
 # --- a short run against a live server ------------------------------------------------------------
@@ -149,9 +150,9 @@ def test_the_fleet_posts_through_http_and_reports_decisions(live_stack, transact
 
     call_command("seed_demo", stdout=io.StringIO())
     tokens = {a.name: agent_token_create(agent=a, name="test")[1]
-              for a in Agent.objects.filter(name__in=demo_fleet.AGENT_NAMES)}
+              for a in Agent.objects.filter(name__in=scenarios.AGENT_NAMES)}
     lines = []
-    fleet = demo_fleet.Fleet(live_stack, tokens, rate=40, workers=4, max_pending=2, emit=lines.append, seed=3)
+    fleet = Fleet(live_stack, tokens, rate=40, workers=4, max_pending=2, emit=lines.append, seed=3)
     fleet.start()
     try:
         alice = get_user_model().objects.get(username="alice")

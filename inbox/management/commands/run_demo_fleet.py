@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from governance.models import Agent, ApiToken
 from governance.tokens import agent_token_create, token_revoke
-from inbox.demo_fleet import AGENT_NAMES, Fleet, wait_until_up
+from inbox.demo.fleet import Fleet, wait_until_up
+from inbox.demo.scenarios import AGENT_NAMES
 from orchestra_client import OrchestraClient
 
 TOKEN_NAME = "demo-fleet"

@@ -1,8 +1,7 @@
-"""The demo fleet: four agents posting realistic proposals through the real HTTP API.
+"""The demo fleet's scenario data: four demo agents and the realistic proposals each one makes.
 
-Scenario data and the fleet runtime live here; ``manage.py run_demo_fleet`` only mints tokens,
-runs a :class:`Fleet` and revokes the tokens. Nothing here touches the database: the agents use
-``orchestra_client`` like any external agent would.
+Pure data and generators (a ``random.Random`` in, a ProposalIn body out): no HTTP, no database. The
+runtime that posts them is :mod:`inbox.demo.fleet`.
 
 Scenarios (agent → actions, routed by the seed_demo rules):
 
@@ -15,22 +14,9 @@ Scenarios (agent → actions, routed by the seed_demo rules):
 from __future__ import annotations
 
 import random
-import threading
-import time
-from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-from orchestra_client import (
-    DecisionTimeout,
-    Forbidden,
-    OrchestraClient,
-    OrchestraError,
-    Proposal,
-    RateLimited,
-    Unauthorized,
-)
 
 Body = dict  # a ProposalIn body: action, summary, resource, args, reasoning, risk, confidence, …
 
@@ -322,176 +308,3 @@ SCENARIOS = (
 )
 AGENT_NAMES = tuple(s.agent for s in SCENARIOS)
 ACTIONS = {g.__name__.replace("_", ".", 1): g for s in SCENARIOS for g, _ in s.generators}
-
-
-# --- the fleet ------------------------------------------------------------------------------------
-
-UNATTRIBUTED = ("expired", "superseded")  # final states nobody "decided"
-NOT_DECISIONS = ("submitted", "errors", "skipped (too many pending)")
-
-
-def describe(agent: str, p: Proposal) -> str:
-    """One line per decision, e.g. ``ops-handoff-bot: deploy.rollback service:payments → approved by alice``."""
-    line = f"{agent}: {p.action} {p.raw.get('resource', '')} \u2192 {p.status.replace('_', ' ')}"
-    if p.decided_by:
-        line += f" by {p.decided_by}"
-    elif p.status not in UNATTRIBUTED:
-        line += " by policy"
-    if p.edited:
-        line += f" (edited args {p.args_to_run})"
-    if p.comment:
-        line += f" \u2014 \u201c{p.comment[:80]}\u201d"
-    return line
-
-
-class Fleet:
-    """Runs ``workers`` agent threads cycling over ``tokens`` (agent name → plain token), posting
-    ``rate`` proposals per second in total (Poisson arrivals) through ``base_url``. Each proposal
-    gets a daemon thread that long-polls for its decision and reports it with ``emit``; an agent
-    keeps at most ``max_pending`` proposals waiting and pauses while it has that many."""
-
-    def __init__(self, base_url: str, tokens: dict[str, str], *, rate: float = 0.2, workers: int | None = None,
-                 max_pending: int = 20, emit: Callable[[str], None] = print, seed: int | None = None,
-                 client_factory: Callable[[str, str], OrchestraClient] | None = None):
-        if rate <= 0:
-            raise ValueError("rate must be positive (proposals per second)")
-        self.base_url = base_url
-        self.scenarios = [s for s in SCENARIOS if s.agent in tokens]
-        self.workers = workers or len(self.scenarios)
-        self.rate = rate
-        self.max_pending = max_pending
-        self.emit = emit
-        self.rng = random.Random(seed)
-        make = client_factory or (lambda url, token: OrchestraClient(url, token, timeout=10.0))
-        self.clients = {s.agent: make(base_url, tokens[s.agent]) for s in self.scenarios}
-        self.slots = {s.agent: threading.BoundedSemaphore(max_pending) for s in self.scenarios}
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.stats: dict[str, Counter] = defaultdict(Counter)
-        self.threads: list[threading.Thread] = []
-
-    def _say(self, line: str) -> None:
-        with self.lock:
-            self.emit(line)
-
-    def _count(self, agent: str, key: str) -> None:
-        with self.lock:
-            self.stats[agent][key] += 1
-
-    def start(self) -> None:
-        for n in range(self.workers):
-            scenario = self.scenarios[n % len(self.scenarios)]
-            rng = random.Random(self.rng.random())
-            t = threading.Thread(target=self._work, args=(scenario, rng, n), name=f"fleet-{scenario.agent}-{n}",
-                                 daemon=True)
-            t.start()
-            self.threads.append(t)
-
-    def run(self, duration: float = 0) -> None:
-        """Start, then block for ``duration`` seconds (0 = until interrupted); stops on return."""
-        self.start()
-        try:
-            if duration > 0:
-                self.stop.wait(duration)
-            else:
-                while not self.stop.wait(3600):
-                    pass
-        finally:
-            self.shutdown()
-
-    def shutdown(self) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=15)
-        for client in self.clients.values():
-            client.close()
-
-    def _work(self, scenario: Scenario, rng: random.Random, n: int) -> None:
-        per_worker = self.rate / self.workers
-        # the first proposals come soon, spread over the workers, so a fresh demo shows something
-        delay = min(rng.uniform(0.5, 3.0) + n, 1 / per_worker)
-        while not self.stop.wait(delay):
-            delay = rng.expovariate(per_worker)
-            slot = self.slots[scenario.agent]
-            if not slot.acquire(blocking=False):
-                self._count(scenario.agent, "skipped (too many pending)")
-                continue
-            try:
-                self._submit(scenario, rng, slot)
-            except RateLimited as exc:
-                slot.release()
-                delay = max(delay, exc.retry_after or 5)
-                self._say(f"{scenario.agent}: rate limited; next proposal in {delay:.0f} s")
-            except (Unauthorized, Forbidden) as exc:
-                slot.release()
-                self._count(scenario.agent, "errors")
-                self._say(f"{scenario.agent}: {exc}; pausing 30 s")
-                delay = max(delay, 30)
-            except OrchestraError as exc:
-                slot.release()
-                self._count(scenario.agent, "errors")
-                self._say(f"{scenario.agent}: submit failed: {exc}")
-            except Exception as exc:  # a demo agent must not die silently
-                slot.release()
-                self._count(scenario.agent, "errors")
-                self._say(f"{scenario.agent}: unexpected {type(exc).__name__}: {exc}")
-
-    def _submit(self, scenario: Scenario, rng: random.Random, slot: threading.BoundedSemaphore) -> None:
-        body = scenario.next_body(rng)
-        p = self.clients[scenario.agent].submit(**body)
-        self._count(scenario.agent, "submitted")
-        self._say(f"{scenario.agent}: proposed {p.action} {body.get('resource', '')} "
-                  f"[{body['risk']}, {body['confidence']:.0%}] \u2192 {p.raw.get('inbox') or 'decided at once'}")
-        if not p.pending:  # decided by a policy right away
-            slot.release()
-            self._decided(scenario.agent, p)
-            return
-        threading.Thread(target=self._await, args=(scenario.agent, p, slot), daemon=True,
-                         name=f"wait-{p.id}").start()
-
-    def _await(self, agent: str, p: Proposal, slot: threading.BoundedSemaphore) -> None:
-        client = self.clients[agent]
-        try:
-            while not self.stop.is_set():
-                try:
-                    self._decided(agent, client.wait(p.id, timeout=30))
-                    return
-                except DecisionTimeout:
-                    continue
-                except Exception as exc:  # includes a client closed by shutdown()
-                    if self.stop.is_set():
-                        return
-                    self._say(f"{agent}: waiting for {p.id} failed: {exc}; retrying in 5 s")
-                    self.stop.wait(5)
-        finally:
-            slot.release()
-
-    def _decided(self, agent: str, p: Proposal) -> None:
-        self._count(agent, p.status)
-        self._say(describe(agent, p))
-
-    def summary(self) -> list[str]:
-        """Lines: per agent, how many proposals were submitted and how they were decided."""
-        with self.lock:
-            lines = []
-            for s in self.scenarios:
-                c = self.stats.get(s.agent, Counter())
-                decided = sum(v for k, v in c.items() if k not in NOT_DECISIONS)
-                rest = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(c.items()) if k != "submitted")
-                lines.append(f"{s.agent}: {c['submitted']} submitted, {decided} decided"
-                             f"{', ' + rest if rest else ''}, {c['submitted'] - decided} still pending")
-            return lines
-
-
-def wait_until_up(client: OrchestraClient, *, timeout: float = 60.0, stop: threading.Event | None = None) -> bool:
-    """True once the API answers (any HTTP answer counts), False after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not (stop and stop.is_set()):
-        try:
-            client.list(limit=1)
-            return True
-        except OrchestraError as exc:
-            if exc.status is not None:
-                return True
-        time.sleep(0.5)
-    return False

@@ -2,10 +2,13 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 
-from governance.models import Level, Policy
+from governance import services as governance_services
+from governance.models import Domain, Inbox, Level, Policy
 from governance.policies import Facts, evaluate
 from governance.services import domain_get_or_create, enterprise_inbox
+from inbox.models import Proposal
 from tests.factories import AgentFactory, InboxFactory, PolicyFactory
 
 pytestmark = pytest.mark.django_db
@@ -236,3 +239,17 @@ def test_a_blocked_auto_approval_with_nothing_after_it_goes_to_a_human(platform)
     ev = evaluate(facts(platform, confidence=0.5, risk="high"))
     assert (ev.outcome, ev.policy_id, ev.target_inbox_id, ev.quorum) == ("review", None, None, 1)
     assert "safe fallback" in ev.reason
+
+
+def test_the_dry_run_stores_nothing_not_even_a_missing_inbox(auditor, auditor_client, proposal_body):
+    """A domain without its orchestrator inbox yet: the escalation would create it, the dry-run must not."""
+    auditor.user_permissions.add(Permission.objects.get(codename="audit"))
+    bare = Domain.objects.create(name="Bare", slug="bare")
+    governance_services.agent_create(name="bare-bot", domain=bare)
+    PolicyFactory(name="Deploys escalate", action_pattern="deploy.*", outcome=Policy.Outcome.ESCALATE,
+                  escalate_to="domain")
+    inboxes, proposals = Inbox.objects.count(), Proposal.objects.count()
+    r = auditor_client.post_json("/api/v1/governance/dry-run", {"agent": "bare-bot", "proposal": proposal_body})
+    assert r.status_code == 200, r.content
+    assert r.json()["level"] == "domain" and r.json()["inbox"] is None
+    assert (Inbox.objects.count(), Proposal.objects.count()) == (inboxes, proposals)

@@ -17,6 +17,7 @@ same code runs embedded on a laptop and in production:
   after the last failure (default 15; 0 = until an admin unlocks). The address is ``REMOTE_ADDR``:
   behind a reverse proxy let uvicorn take the client from ``X-Forwarded-For`` for that proxy only
   (``--forwarded-allow-ips=<proxy address>``, or ``FORWARDED_ALLOW_IPS``; 127.0.0.1 is trusted by default).
+  Otherwise every user shares the proxy's address, and a few failures anywhere lock everyone out.
 """
 import os
 from datetime import timedelta
@@ -192,11 +193,14 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # --- Content-Security-Policy (django-csp) -----------------------------------------------------------
 # Scripts, styles, fonts and XHR/WebSocket connections only from this origin ('self' covers ws:/wss:
 # to the same host in CSP Level 3 browsers); no inline <script>, style="" or <style> anywhere, so an
 # escaping mistake cannot run a script. Templates keep values in data- attributes for static/*.js.
+# Django admin needs nothing more. /api/docs does when django-ninja serves Swagger UI from its CDN
+# template, which it does unless "ninja" is in INSTALLED_APPS (then: local static files, no inline code).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [csp.SELF],
@@ -211,7 +215,6 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [csp.NONE],
     },
 }
-SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

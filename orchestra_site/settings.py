@@ -12,11 +12,19 @@ same code runs embedded on a laptop and in production:
 - ``ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS``: comma-separated CIDRs callbacks may reach (default: any
   address but link-local, unspecified, multicast and reserved ones; see ``inbox/callbacks.py``).
 - ``ORCHESTRA_DB_POOL_MAX``: PostgreSQL connection pool size per process (default 20).
+- ``ORCHESTRA_LOGIN_FAILURE_LIMIT``: failed sign-ins after which an account, and separately an address,
+  is locked out (default 5; django-axes). ``ORCHESTRA_LOGIN_COOLOFF_MINUTES``: how long a lockout lasts
+  after the last failure (default 15; 0 = until an admin unlocks). The address is ``REMOTE_ADDR``:
+  behind a reverse proxy let uvicorn take the client from ``X-Forwarded-For`` for that proxy only
+  (``--forwarded-allow-ips=<proxy address>``, or ``FORWARDED_ALLOW_IPS``; 127.0.0.1 is trusted by default).
+  Otherwise every user shares the proxy's address, and a few failures anywhere lock everyone out.
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp import constants as csp
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 (BASE_DIR / "var").mkdir(exist_ok=True)
@@ -48,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "guardian",
+    "axes",
+    "csp",
     "simple_history",
     "django_q",
     "governance",
@@ -58,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "orchestra_site.middleware.static_files",
     "orchestra_site.middleware.body_size_limit",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "orchestra_site.urls"
@@ -147,6 +160,9 @@ RATELIMIT_STORAGE_URL = REDIS_URL or "memory://"
 
 # --- Auth -------------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First, as django-axes asks: refuses a locked-out sign-in before a password is even checked.
+    # Bearer tokens (inbox.auth) never call authenticate(), so lockouts do not touch the API.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -159,12 +175,46 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+
+# --- Login lockout (django-axes) --------------------------------------------------------------------
+# Failures are counted per username (from any address) and, separately, per address (for any
+# username); either one reaching the limit locks. Admins unlock in Django admin (Axes › Access
+# attempts: delete the row) or with ``manage.py axes_reset_username <name>`` / ``axes_reset_ip <ip>``.
+AXES_FAILURE_LIMIT = env.int("ORCHESTRA_LOGIN_FAILURE_LIMIT", default=5)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+_cooloff = env.float("ORCHESTRA_LOGIN_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=_cooloff) if _cooloff > 0 else None
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"  # rendered with status 429 (axes' default)
+AXES_RESET_ON_SUCCESS = False  # a success from an address must not wipe that address's failures
+AXES_VERBOSE = False
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------------------------
+# Scripts, styles, fonts and XHR/WebSocket connections only from this origin ('self' covers ws:/wss:
+# to the same host in CSP Level 3 browsers); no inline <script>, style="" or <style> anywhere, so an
+# escaping mistake cannot run a script. Templates keep values in data- attributes for static/*.js.
+# Django admin needs nothing more. /api/docs does when django-ninja serves Swagger UI from its CDN
+# template, which it does unless "ninja" is in INSTALLED_APPS (then: local static files, no inline code).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -47,7 +47,8 @@
     const el = $("#live-status");
     if (!el || sockets.size === 0) return;
     const states = Array.from(sockets.values()).filter((s) => !s.refused);
-    const [state, text, title] = states.every((s) => s.open) ? ["live", "Live", "Updates arrive as they happen"]
+    const [state, text, title] = states.length === 0 ? ["down", "Offline", "Signed out, or no access any more: reload the page"]
+      : states.every((s) => s.open) ? ["live", "Live", "Updates arrive as they happen"]
       : states.some((s) => s.attempt > 0) ? ["down", "Reconnecting…", "Connection lost; retrying"]
       : ["idle", "Connecting…", "Opening the live connection"];
     el.dataset.state = state;
@@ -76,7 +77,9 @@
       };
       ws.onclose = (e) => {
         state.open = false;
-        if (e.code === 4403) { state.refused = true; showLiveState(); return; } // no access: stop
+        // 4403: no access (refused, or lost it): stop. 4401 (session ended) reconnects like a drop:
+        // a session that is really over is then refused with 4403; a renewed one goes on.
+        if (e.code === 4403) { state.refused = true; showLiveState(); return; }
         state.missed = true;
         const delay = Math.min(30000, 1000 * 2 ** state.attempt) * (0.5 + Math.random() / 2);
         state.attempt = Math.min(state.attempt + 1, 10);

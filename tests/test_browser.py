@@ -66,12 +66,29 @@ def browser(monkeypatch):
         chromium.close()
 
 
+# Every page of a signed-in context records Content-Security-Policy violations (the policy of
+# orchestra_site/settings.py: scripts, styles and connections from this origin only).
+CSP_LISTENER = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation",
+    (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+"""
+
+
+def csp_violations(page):
+    return page.evaluate("window.cspViolations")
+
+
 def sign_in(browser, base_url, username):
-    page = browser.new_context(viewport={"width": 1366, "height": 800}).new_page()
+    context = browser.new_context(viewport={"width": 1366, "height": 800})
+    context.add_init_script(CSP_LISTENER)
+    page = context.new_page()
     page.set_default_timeout(15_000)
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{base_url}/inboxes/platform-reviewers/")
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    login_page = page.goto(f"{base_url}/inboxes/platform-reviewers/")
+    assert "script-src 'self';" in login_page.headers["content-security-policy"] + ";"
     assert "/accounts/login/" in page.url
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
@@ -136,7 +153,7 @@ def test_reviewer_approves_a_live_proposal_and_the_agent_gets_the_decision(
 
     # The other reviewer's page says who decided, then the row leaves; the count drops.
     carol_page.locator("#queue-rows td.note", has_text="Approved by alice").wait_for()
-    carol_page.wait_for_function("!document.querySelector('#queue-rows tr[data-id]')")
+    carol_page.wait_for_function("() => !document.querySelector('#queue-rows tr[data-id]')")
     assert carol_page.locator("#queue-empty").is_visible()
     assert carol_page.locator(f'[data-count-for="{platform_inbox.pk}"]').first.inner_text() == "0"
     assert carol_page.evaluate("window.notReloaded") is True
@@ -145,3 +162,5 @@ def test_reviewer_approves_a_live_proposal_and_the_agent_gets_the_decision(
     assert carol_detail.locator("#proposal-status").inner_text() == "Approved"
     assert carol_detail.locator("#decide button[value=approve]").is_disabled()
     assert alice_errors == [] and carol_errors == []
+    # The live updates above (WebSocket, new rows from the template, counts) broke no CSP rule.
+    assert csp_violations(alice_page) == [] and csp_violations(carol_page) == [] and csp_violations(carol_detail) == []

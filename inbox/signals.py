@@ -27,8 +27,9 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
+from governance.models import Inbox
+
 from .events import inbox_group
-from .models import Inbox
 
 log = logging.getLogger("orchestra.events")
 

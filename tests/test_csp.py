@@ -95,7 +95,7 @@ def app_pages(pending, platform_inbox):
         reverse("inbox:inbox", args=[platform_inbox.slug]) + "?order=urgent",
         reverse("inbox:proposal", args=[pending.id]),
         reverse("inbox:profile"),
-        reverse("governance:kill_switch"),
+        reverse("inbox:kill_switch"),
         "/inboxes/no-such-inbox/",  # the 404 page
     ]
 

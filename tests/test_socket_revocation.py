@@ -15,9 +15,10 @@ from django.db import transaction
 from django.test import Client
 from guardian.shortcuts import remove_perm
 
+from governance import services as governance_services
 from inbox import services
 from inbox.consumers import FORBIDDEN, SESSION_ENDED
-from inbox.routing import websocket_urlpatterns
+from inbox.ws_urls import websocket_urlpatterns
 from orchestra_site.asgi import application
 from tests.conftest import PROPOSAL
 from tests.factories import UserFactory
@@ -131,7 +132,7 @@ async def test_emptying_the_group_closes_its_members_sockets(alice, agent, platf
 
 async def test_revoking_the_groups_view_permission_closes_the_socket(alice, agent, platform_inbox):
     ws = await listen(alice, platform_inbox.pk)
-    await db(remove_perm, "inbox.view_inbox", platform_inbox.reviewers, platform_inbox)
+    await db(remove_perm, "governance.view_inbox", platform_inbox.reviewers, platform_inbox)
     await assert_closed(ws, FORBIDDEN)
     await assert_no_more_events(ws, agent)
     await ws.disconnect()
@@ -139,9 +140,9 @@ async def test_revoking_the_groups_view_permission_closes_the_socket(alice, agen
 
 async def test_revoking_a_users_own_object_permission_closes_the_socket(agent, platform_inbox):
     dora = await db(UserFactory, username="dora")
-    await db(services.inbox_grant, inbox=platform_inbox, user=dora, decide=False)
+    await db(governance_services.inbox_grant, inbox=platform_inbox, user=dora, decide=False)
     ws = await listen(dora, platform_inbox.pk)
-    await db(remove_perm, "inbox.view_inbox", dora, platform_inbox)
+    await db(remove_perm, "governance.view_inbox", dora, platform_inbox)
     await assert_closed(ws, FORBIDDEN)
     await ws.disconnect()
 

@@ -5,6 +5,7 @@ Each function writes inside ``transaction.atomic`` (history rows included) and q
 and webhooks with ``transaction.on_commit``. Decisions lock the proposal row (``SELECT … FOR
 UPDATE``; SQLite serialises writers with BEGIN IMMEDIATE), so each is taken exactly once.
 """
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -36,8 +37,34 @@ def request_hash(data: dict) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def body_digest(raw: bytes) -> str | None:
+    """Digest of a raw JSON request body, canonicalised (key order and spacing do not count); None
+    when it is not a JSON object. What an ``Idempotency-Key`` is bound to over HTTP: a replay is
+    judged on the body as sent, before any validation (``proposal_replay``)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def proposal_replay(*, agent: Agent, idempotency_key: str, digest: str) -> Proposal | None:
+    """The proposal ``agent`` already submitted with ``idempotency_key``, when ``digest`` (from
+    ``body_digest``) matches its request; None when the key is new. Raises ``IdempotencyConflict``
+    (409) when the key was used with another body. Looked up before the body is validated, so an
+    exact replay always gets the original, even once its ``expires_at`` has passed (as Stripe's
+    idempotency keys do)."""
+    existing = Proposal.objects.select_related(*RELATED).filter(agent=agent, idempotency_key=idempotency_key).first()
+    return None if existing is None else _same_request(existing, digest)
+
+
 def _replay(agent: Agent, key: str, digest: str) -> Proposal:
-    existing = Proposal.objects.select_related(*RELATED).get(agent=agent, idempotency_key=key)
+    return _same_request(Proposal.objects.select_related(*RELATED).get(agent=agent, idempotency_key=key), digest)
+
+
+def _same_request(existing: Proposal, digest: str) -> Proposal:
     if existing.request_hash != digest:
         raise IdempotencyConflict(
             "This Idempotency-Key was already used with a different body.", proposal_id=str(existing.id)
@@ -78,12 +105,15 @@ def proposal_evaluate(*, agent: Agent, data: dict) -> Evaluation:
     return evaluate(facts_for(agent, data))
 
 
-def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = None) -> tuple[Proposal, bool]:
+def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = None,
+                    digest: str | None = None) -> tuple[Proposal, bool]:
     """Store a proposed action from ``agent`` and route it by policy.
 
-    ``data`` holds the validated ``ProposalIn`` fields. Returns (proposal, created); with an
-    ``idempotency_key`` already used by this agent, returns the earlier proposal and False when the
-    body is the same, and raises ``IdempotencyConflict`` (409) when it differs.
+    ``data`` holds the validated ``ProposalIn`` fields; ``digest`` identifies the request for
+    idempotent replays (the API passes ``body_digest`` of the raw body; default ``request_hash(data)``).
+    Returns (proposal, created); with an ``idempotency_key`` already used by this agent, returns the
+    earlier proposal and False when the digest is the same, and raises ``IdempotencyConflict`` (409)
+    when it differs.
     Raises ``Forbidden`` (403) when the agent or its domain is suspended, or a policy forbids it (the
     refused proposal is kept, status ``refused``, for the audit trail); ``RateLimited`` (429) over the
     agent's or domain's rate; ``InvalidInput`` (422) when args break the action type's contract.
@@ -93,7 +123,7 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
     domain = agent.domain
     if domain.is_suspended:
         raise Forbidden(f"Domain {domain.name} is suspended.", code="domain_suspended")
-    digest = request_hash(data)
+    digest = digest or request_hash(data)
     if idempotency_key and Proposal.objects.filter(agent=agent, idempotency_key=idempotency_key).exists():
         return _replay(agent, idempotency_key, digest), False
     validate_args(data["action"], data.get("args") or {})
@@ -189,6 +219,38 @@ def _check_verdict(verdict: str, comment: str, args) -> Verdict:
     return rule
 
 
+def _past_expiry(p: Proposal, now) -> bool:
+    return p.is_pending and p.expires_at is not None and p.expires_at <= now
+
+
+def _refuse_after_expiry(locked: Proposal) -> None:
+    """Under the row lock: no decision or escalation once ``expires_at`` has passed, whether or not
+    the expiry is recorded yet. Raises ``ProposalAlreadyDecided`` with code ``expired`` (409)."""
+    if locked.status == Status.EXPIRED or _past_expiry(locked, timezone.now()):
+        when = locked.expires_at.isoformat() if locked.expires_at else None
+        raise ProposalAlreadyDecided(f"Expired at {when}: no decision is accepted after expires_at.",
+                                     code="expired", status=Status.EXPIRED, expires_at=when, decided_by=None,
+                                     decided_at=(locked.decided_at or locked.expires_at).isoformat())
+
+
+def _expiry_first(service):
+    """For a service that refuses, under the row lock, a proposal past ``expires_at``: its
+    transaction is rolled back, so record the expiry in a transaction of its own (the refusal and
+    the stored status then agree), and pass the refusal on."""
+
+    @functools.wraps(service)
+    def wrapper(*, proposal: Proposal, **kwargs):
+        try:
+            return service(proposal=proposal, **kwargs)
+        except ProposalAlreadyDecided as exc:
+            if exc.code == "expired":
+                proposal_expire(proposal=Proposal.objects.get(pk=proposal.pk))
+            raise
+
+    return wrapper
+
+
+@_expiry_first
 def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str = "", args=None,
                     supersede_conflicts: bool = True) -> Proposal:
     """Record ``reviewer``'s verdict on a pending proposal; decide it when the rules say so.
@@ -200,14 +262,16 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
       who neither owns the proposing agent nor edited the args (four-eyes). An edit's args must also
       keep the action type's contract.
     - approving can supersede pending conflicting proposals (their agents are told).
-    Raises ``ProposalAlreadyDecided`` (409, names who decided first), ``Conflict`` (409: frozen, or
-    this reviewer already voted), ``InvalidInput`` (422: bad verdict, missing comment or args).
+    Raises ``ProposalAlreadyDecided`` (409, names who decided first; code ``expired`` once past
+    ``expires_at``), ``Conflict`` (409: frozen, or this reviewer already voted), ``InvalidInput``
+    (422: bad verdict, missing comment or args).
     """
     rule = _check_verdict(verdict, comment, args)
     if rule.needs_args:
         validate_args(proposal.action, args)
     with transaction.atomic():
         locked = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        _refuse_after_expiry(locked)
         if not locked.is_pending:
             raise _already_decided(locked)
         if locked.is_frozen:
@@ -294,17 +358,20 @@ def next_level(level: str) -> str | None:
     return LEVELS[i + 1] if i + 1 < len(LEVELS) else None
 
 
+@_expiry_first
 def proposal_escalate(*, proposal: Proposal, reason: str, by=None, to_level: str | None = None) -> Proposal:
     """Move a pending proposal up to ``to_level`` (default: the next level) and restart its SLA.
 
     ``by`` is the reviewer who escalated by hand (None for the SLA timer). Records an ``Escalation``;
     the old inbox's pages drop it and the new inbox's pages show it. Raises ``InvalidInput`` without
-    a reason, ``Conflict`` when already at the top level or frozen, ``ProposalAlreadyDecided``.
+    a reason, ``Conflict`` when already at the top level or frozen, ``ProposalAlreadyDecided``
+    (code ``expired`` once past ``expires_at``).
     """
     if not (reason or "").strip():
         raise InvalidInput("A reason is required to escalate.", field="reason")
     with transaction.atomic():
         p = Proposal.objects.select_for_update().select_related("agent__domain").get(pk=proposal.pk)
+        _refuse_after_expiry(p)
         if not p.is_pending:
             raise _already_decided(p)
         if p.is_frozen:
@@ -354,23 +421,36 @@ def proposals_escalate_overdue(now=None) -> int:
     return count
 
 
-def proposals_expire_due(now=None) -> int:
-    """Expire pending proposals past their hard expiry and tell their agents (django-q2 schedule).
-    Nothing runs: an expired proposal is not approved."""
+def proposal_expire(*, proposal: Proposal, now=None) -> bool:
+    """Expire ``proposal`` if it is still pending and its ``expires_at`` has passed at ``now``
+    (default: the current time): status ``expired``, nothing is run, its agent is told like after
+    any decision (live event, webhook). Returns True when this call expired it, False when it was not
+    due or no longer pending. Locks the row, so an expiry and a decision never both happen.
+
+    Called by the periodic sweep (``proposals_expire_due``), and without waiting for it by long-poll
+    waiters at ``expires_at``, by API reads, and by decisions or escalations that come too late: a
+    proposal's expiry does not depend on a task cluster running."""
     now = now or timezone.now()
-    count = 0
-    for pk in Proposal.objects.filter(status=Status.PENDING, expires_at__lt=now).values_list("pk", flat=True)[:500]:
-        with transaction.atomic():
-            p = Proposal.objects.select_for_update().get(pk=pk)
-            if not p.is_pending:
-                continue
-            p.status, p.decided_at = Status.EXPIRED, now
-            p.decision_comment = "Expired before a decision; nothing was run."
-            p._change_reason = "expired"
-            p.save()
-            transaction.on_commit(lambda p=p: _after_decision(p))
-            count += 1
-    return count
+    if not _past_expiry(proposal, now):
+        return False
+    with transaction.atomic():
+        p = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        if not _past_expiry(p, now):
+            return False
+        p.status, p.decided_at = Status.EXPIRED, now
+        p.decision_comment = "Expired before a decision; nothing was run."
+        p._change_reason = "expired"
+        p.save()
+        transaction.on_commit(lambda: _after_decision(p))
+    return True
+
+
+def proposals_expire_due(now=None) -> int:
+    """Expire pending proposals past their hard expiry and tell their agents (django-q2 schedule),
+    each through ``proposal_expire``. Nothing runs: an expired proposal is not approved."""
+    now = now or timezone.now()
+    due = Proposal.objects.filter(status=Status.PENDING, expires_at__lte=now).order_by("expires_at")[:500]
+    return sum(proposal_expire(proposal=p, now=now) for p in due.only("pk", "status", "expires_at"))
 
 
 def proposals_freeze(*, agent_ids=None, domain=None, frozen: bool, reason: str, by=None) -> int:
@@ -391,5 +471,6 @@ def proposals_freeze(*, agent_ids=None, domain=None, frozen: bool, reason: str, 
     return len(items)
 
 
-__all__ = ["Level", "proposal_decide", "proposal_escalate", "proposal_evaluate", "proposal_submit",
+__all__ = ["Level", "body_digest", "proposal_decide", "proposal_escalate", "proposal_evaluate", "proposal_expire",
+           "proposal_replay", "proposal_submit",
            "proposals_escalate_overdue", "proposals_expire_due", "proposals_freeze"]

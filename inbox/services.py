@@ -123,9 +123,12 @@ def inbox_grant(*, inbox: Inbox, group: Group | None = None, user=None, decide: 
 
 from .lifecycle import (  # noqa: E402,F401
     VERDICTS,
+    body_digest,
     proposal_decide,
     proposal_escalate,
     proposal_evaluate,
+    proposal_expire,
+    proposal_replay,
     proposal_submit,
     proposals_escalate_overdue,
     proposals_expire_due,

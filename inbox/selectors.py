@@ -63,3 +63,9 @@ def conflicts_for(proposal: Proposal, user) -> tuple[list[Proposal], int]:
     visible = list(related.filter(inbox__in=inboxes_for(user)).select_related(*PROPOSAL_RELATED)
                    .order_by("-created_at"))
     return visible, related.count() - len(visible)
+
+
+def proposal_by_id(proposal_id) -> Proposal:
+    """One proposal with what the API shows of it (agent, inbox, decider, policy): one query by
+    primary key. Raises ``Proposal.DoesNotExist``. No access check: callers have made it."""
+    return Proposal.objects.select_related(*PROPOSAL_RELATED).get(pk=proposal_id)

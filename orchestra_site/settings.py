@@ -12,6 +12,10 @@ same code runs embedded on a laptop and in production:
 - ``ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS``: comma-separated CIDRs callbacks may reach (default: any
   address but link-local, unspecified, multicast and reserved ones; see ``inbox/callbacks.py``).
 - ``ORCHESTRA_DB_POOL_MAX``: PostgreSQL connection pool size per process (default 20).
+- ``ORCHESTRA_LONG_POLL_RECHECK_SECONDS``: a waiting long-poll (``/wait``) re-reads its proposal at
+  least this often (seconds; default 1 with the in-memory channel layer, 5 with Redis). A safety net:
+  events wake waiters at once, and ``inbox.watcher`` carries other processes' changes to the
+  in-memory layer.
 """
 import os
 from pathlib import Path
@@ -184,6 +188,8 @@ ORCHESTRA_WEBHOOK_MAX_ATTEMPTS = env.int("ORCHESTRA_WEBHOOK_MAX_ATTEMPTS", defau
 # SSRF guard (inbox/callbacks.py): empty = any address but link-local, unspecified, multicast, reserved.
 ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS = env.list("ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS", default=[])
 ORCHESTRA_LONG_POLL_MAX_SECONDS = env.int("ORCHESTRA_LONG_POLL_MAX_SECONDS", default=60)
+ORCHESTRA_LONG_POLL_RECHECK_SECONDS = env.float("ORCHESTRA_LONG_POLL_RECHECK_SECONDS",
+                                                default=5.0 if REDIS_URL else 1.0)
 
 LOGGING = {
     "version": 1,

@@ -94,8 +94,9 @@ def look_once(since):
     earlier when more than ``BATCH`` rows changed). Runs in a worker thread."""
     try:
         now = timezone.now()
-        rows = list(Proposal.objects.filter(updated_at__gt=since).order_by("updated_at")
-                    .values_list("pk", "updated_at")[:BATCH])
+        # Proposals never in an inbox (auto-approved or refused at submission) have no pages to tell.
+        changed = Proposal.objects.filter(updated_at__gt=since, inbox__isnull=False)
+        rows = list(changed.order_by("updated_at").values_list("pk", "updated_at")[:BATCH])
         fresh = [pk for pk, at in rows if not events.announced_here(pk, at)]
         if fresh:
             _announce(fresh)

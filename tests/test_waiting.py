@@ -104,6 +104,8 @@ def test_a_long_poll_still_wakes_at_once_on_an_event(agent_client, alice, settin
 
 
 def test_the_change_watcher_brings_a_change_no_event_announced_here(agent_client, alice, settings):
+    if not watcher.needed():
+        pytest.skip("the Redis channel layer carries events across processes: no watcher")
     settings.ORCHESTRA_LONG_POLL_RECHECK_SECONDS = 60  # not the recheck: inbox.watcher reads the change
     p = submit(agent_client)
     thread = later(0.3, lambda: approve_silently(p, alice))

@@ -1,16 +1,21 @@
 """Agent and reviewer API (``/api/v1``): parse, call one service or selector, shape the output."""
 import asyncio
+import json
+from contextlib import asynccontextmanager, suppress
 from uuid import UUID
 
+import pydantic
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils import timezone
 from ninja import Header, Query, Router, Status
+from ninja.errors import HttpError, ValidationError
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from governance.auth import bearer
 
-from . import permissions, selectors, services
+from . import permissions, selectors, services, watcher
 from .events import proposal_group
 from .models import Proposal
 from .schemas import DecisionIn, ErrorOut, EscalationIn, ProposalIn, ProposalOut
@@ -18,15 +23,47 @@ from .schemas import DecisionIn, ErrorOut, EscalationIn, ProposalIn, ProposalOut
 router = Router(auth=bearer, tags=["proposals"])
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
 StatusFilter = Query(None, description="pending, approved, rejected, edited_and_approved, answered or expired")
+PROPOSAL_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": ProposalIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
 
 
-@router.post("/proposals", response={200: ProposalOut, 201: ProposalOut, **ERRORS})
-def submit_proposal(request, payload: ProposalIn, idempotency_key: str | None = Header(None, max_length=255)):
-    """Post a proposed action. 201 with the new proposal; 200 with the earlier one when the
-    ``Idempotency-Key`` was already used with the same body; 409 when it was used with another body."""
+def parse_payload(request, schema: type[pydantic.BaseModel]):
+    """The JSON body validated as ``schema``, with the errors ninja gives a ``payload: schema``
+    parameter: 400 when it is not JSON, 422 (``loc`` = body, payload, field…) when a field is bad.
+    For routes that must look at the raw body before validating it."""
+    try:
+        data = json.loads(request.body) if request.body else None
+    except ValueError as exc:
+        raise HttpError(400, "Cannot parse request body") from exc
+    if data is None:
+        raise ValidationError([{"type": "missing", "loc": ("body", "payload"), "msg": "Field required"}])
+    try:
+        return schema.model_validate(data, context={"request": request})
+    except pydantic.ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False):
+            err.pop("input", None)
+            if isinstance(err.get("ctx", {}).get("error"), Exception):
+                err["ctx"]["error"] = str(err["ctx"]["error"])
+            errors.append({**err, "loc": ("body", "payload", *err["loc"])})
+        raise ValidationError(errors) from exc
+
+
+@router.post("/proposals", response={200: ProposalOut, 201: ProposalOut, **ERRORS}, openapi_extra=PROPOSAL_BODY)
+def submit_proposal(request, idempotency_key: str | None = Header(None, max_length=255)):
+    """Post a proposed action (body: ``ProposalIn``). 201 with the new proposal; 200 with the earlier
+    one when the ``Idempotency-Key`` was already used with the same body (the same JSON document, key
+    order and spacing aside), judged before the body is validated: an exact replay always gets the
+    original, even after its ``expires_at``; 409 when the key was used with another body."""
     agent = permissions.require_agent(request.auth)
+    digest = services.body_digest(request.body) if idempotency_key else None
+    if digest:
+        earlier = services.proposal_replay(agent=agent, idempotency_key=idempotency_key, digest=digest)
+        if earlier is not None:
+            return Status(200, earlier)
+    payload = parse_payload(request, ProposalIn)
     proposal, created = services.proposal_submit(
-        agent=agent, data=payload.to_model_fields(), idempotency_key=idempotency_key
+        agent=agent, data=payload.to_model_fields(), idempotency_key=idempotency_key, digest=digest
     )
     return Status(201 if created else 200, proposal)
 
@@ -40,33 +77,72 @@ def list_own_proposals(request, status: str | None = StatusFilter):
 
 @router.get("/proposals/{proposal_id}", response={200: ProposalOut, **ERRORS})
 def get_proposal(request, proposal_id: UUID):
-    """Status and decision of one proposal: an agent's own, or one in a reviewer's inboxes."""
-    return permissions.access_proposal(request.auth, proposal_id)
+    """Status and decision of one proposal: an agent's own, or one in a reviewer's inboxes. A pending
+    proposal past its ``expires_at`` is expired by this read (it does not wait for the sweep)."""
+    return expired_if_due(permissions.access_proposal(request.auth, proposal_id))
+
+
+def expired_if_due(p: Proposal) -> Proposal:
+    """``p``; or, when it is pending past its ``expires_at``, ``p`` expired now and read again."""
+    return selectors.proposal_by_id(p.pk) if services.proposal_expire(proposal=p) else p
+
+
+def reread(p: Proposal) -> Proposal:
+    """``p`` as it is in the database now (one query by primary key), expired if due."""
+    return expired_if_due(selectors.proposal_by_id(p.pk))
+
+
+@asynccontextmanager
+async def wakeups(proposal_id):
+    """While open: ``await wake(seconds)`` returns when an event about the proposal arrives on the
+    channel layer, or after ``seconds``. This process's change watcher counts it as a listener."""
+    layer = get_channel_layer()
+    if layer is None:
+        yield asyncio.sleep
+        return
+    channel, group = await layer.new_channel(), proposal_group(proposal_id)
+
+    async def wake(seconds: float) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(layer.receive(channel), seconds)
+
+    await layer.group_add(group, channel)
+    try:
+        async with watcher.listening():
+            yield wake
+    finally:
+        await layer.group_discard(group, channel)
 
 
 @router.get("/proposals/{proposal_id}/wait", response={200: ProposalOut, **ERRORS})
 async def wait_for_decision(request, proposal_id: UUID, timeout: float = Query(30, ge=0, le=60)):
-    """Long-poll: answers as soon as the proposal is decided, or after ``timeout`` seconds (≤ 60)
-    with its current status (then ask again). Costs no database queries while waiting."""
-    access = sync_to_async(permissions.access_proposal)
-    proposal = await access(request.auth, proposal_id)
-    layer = get_channel_layer()
-    if not proposal.is_pending or timeout <= 0 or layer is None:
+    """Long-poll: answers as soon as the proposal leaves ``pending`` (decided, expired, superseded…),
+    or after ``timeout`` seconds (≤ 60) with its status at that moment (then ask again).
+
+    The database is the source of truth; the channel layer only wakes the waiter early. The proposal
+    is re-read (one query by primary key) when an event arrives, at least every
+    ``ORCHESTRA_LONG_POLL_RECHECK_SECONDS``, at its ``expires_at`` (expiring it then, so the waiter
+    learns ``expired`` at once, with or without a task cluster) and at the end of the wait."""
+    proposal = await sync_to_async(permissions.access_proposal)(request.auth, proposal_id)
+    proposal = await sync_to_async(expired_if_due)(proposal)
+    if not proposal.is_pending or timeout <= 0:
         return proposal
-    channel = await layer.new_channel()
-    group = proposal_group(proposal_id)
-    await layer.group_add(group, channel)
-    try:
-        proposal = await access(request.auth, proposal_id)  # decided between the read and the join?
-        if proposal.is_pending:
-            try:
-                await asyncio.wait_for(layer.receive(channel), min(timeout, settings.ORCHESTRA_LONG_POLL_MAX_SECONDS))
-            except TimeoutError:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + min(timeout, settings.ORCHESTRA_LONG_POLL_MAX_SECONDS)
+    async with wakeups(proposal_id) as wake:
+        while True:
+            proposal = await sync_to_async(reread)(proposal)  # first read after joining: nothing slips by
+            left = deadline - loop.time()
+            if not proposal.is_pending or left <= 0:
                 return proposal
-            proposal = await access(request.auth, proposal_id)
-    finally:
-        await layer.group_discard(group, channel)
-    return proposal
+            await wake(min(left, settings.ORCHESTRA_LONG_POLL_RECHECK_SECONDS, until_expiry(proposal)))
+
+
+def until_expiry(p: Proposal) -> float:
+    """Seconds until ``p``'s ``expires_at`` (a little after it, so the re-read finds it due); inf without one."""
+    if p.expires_at is None:
+        return float("inf")
+    return max(0.0, (p.expires_at - timezone.now()).total_seconds()) + 0.01
 
 
 @router.get("/inbox/proposals", response=list[ProposalOut], tags=["reviewers"])

@@ -11,10 +11,12 @@ from django.utils import timezone
 
 from governance.action_types import validate_args
 from governance.models import Agent
-from orchestra_site.errors import Conflict, InvalidInput, ProposalAlreadyDecided
+from orchestra_site.errors import Conflict, InvalidInput
 
 from . import events, selectors
 from .models import Proposal, Vote
+from .outcomes import after_decision, already_decided
+from .timers import expiry_first, refuse_after_expiry
 
 Status = Proposal.Status
 RELATED = selectors.PROPOSAL_RELATED
@@ -47,6 +49,7 @@ def _check_verdict(verdict: str, comment: str, args) -> Verdict:
     return rule
 
 
+@expiry_first
 def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str = "", args=None,
                     supersede_conflicts: bool = True) -> Proposal:
     """Record ``reviewer``'s verdict on a pending proposal; decide it when the rules say so.
@@ -58,14 +61,16 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
       who neither owns the proposing agent nor edited the args (four-eyes). An edit's args must also
       keep the action type's contract.
     - approving can supersede pending conflicting proposals (their agents are told).
-    Raises ``ProposalAlreadyDecided`` (409, names who decided first), ``Conflict`` (409: frozen, or
-    this reviewer already voted), ``InvalidInput`` (422: bad verdict, missing comment or args).
+    Raises ``ProposalAlreadyDecided`` (409, names who decided first; code ``expired`` once past
+    ``expires_at``), ``Conflict`` (409: frozen, or this reviewer already voted), ``InvalidInput``
+    (422: bad verdict, missing comment or args).
     """
     rule = _check_verdict(verdict, comment, args)
     if rule.needs_args:
         validate_args(proposal.action, args)
     with transaction.atomic():
         locked = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        refuse_after_expiry(locked)
         if not locked.is_pending:
             raise already_decided(locked)
         if locked.is_frozen:
@@ -123,23 +128,3 @@ def _supersede_conflicts(p: Proposal) -> None:
         other._change_reason = f"superseded by {p.pk}"
         other.save()
         transaction.on_commit(lambda o=other: after_decision(o))
-
-
-def already_decided(p: Proposal) -> ProposalAlreadyDecided:
-    who = p.decided_by.get_username() if p.decided_by_id else "policy"
-    when = p.decided_at.isoformat() if p.decided_at else None
-    return ProposalAlreadyDecided(
-        f"Already {p.get_status_display().lower()} by {who}.", decided_by=who, decided_at=when, status=p.status
-    )
-
-
-def after_decision(p: Proposal) -> None:
-    events.announce(p, "proposal.decided")
-    tell_agent(p)
-
-
-def tell_agent(p: Proposal) -> None:
-    if p.callback_url:
-        from .tasks import enqueue_webhook
-
-        enqueue_webhook(p.pk)

@@ -7,9 +7,15 @@ Groups:
 - ``proposal-<uuid>``: long-poll waiters of one proposal. Message type ``proposal.decided``.
 
 Payloads are encoded once per event, not once per socket (fan-out is CPU-bound in the worker).
+
+Each process remembers which version (``updated_at``) of a proposal it announced last (the most
+recent ``ANNOUNCED_KEPT`` proposals), so that ``inbox.watcher``, which carries changes made by other
+processes to this one's listeners on the in-memory layer, does not announce them twice.
 """
 import json
 import logging
+import threading
+from collections import OrderedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -19,6 +25,9 @@ from .models import Proposal
 from .selectors import pending_count
 
 log = logging.getLogger("orchestra.events")
+ANNOUNCED_KEPT = 4096
+_announced: OrderedDict = OrderedDict()  # proposal id -> updated_at of the version last announced here
+_announced_lock = threading.Lock()
 
 
 def inbox_group(inbox_id) -> str:
@@ -58,8 +67,27 @@ def _send(group: str, message: dict) -> None:
         log.exception("group_send to %s failed", group)
 
 
+def announced_here(proposal_id, updated_at) -> bool:
+    """Has this process announced this version of the proposal (or a later one)?"""
+    with _announced_lock:
+        at = _announced.get(proposal_id)
+    return at is not None and updated_at is not None and at >= updated_at
+
+
+def _remember(p: Proposal) -> None:
+    if p.updated_at is None:
+        return
+    with _announced_lock:
+        if (_announced.get(p.pk) or p.updated_at) <= p.updated_at:
+            _announced[p.pk] = p.updated_at
+        _announced.move_to_end(p.pk)
+        while len(_announced) > ANNOUNCED_KEPT:
+            _announced.popitem(last=False)
+
+
 def announce(p: Proposal, event: str, *, inbox_ids=None) -> None:
     """Tell every open page of the proposal's inbox (and of ``inbox_ids``) about ``event``."""
+    _remember(p)
     data = json.dumps({"event": event, "proposal": proposal_card(p)}, cls=DjangoJSONEncoder)
     for inbox_id in inbox_ids or [p.inbox_id]:
         if inbox_id is None:

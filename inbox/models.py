@@ -71,6 +71,7 @@ class Proposal(models.Model):
             models.Index(fields=["inbox", "status", "-created_at"]),
             models.Index(fields=["agent", "status", "-created_at"]),
             models.Index(fields=["resource", "status"], name="proposal_resource_status"),
+            models.Index(fields=["updated_at"], name="proposal_updated_at"),  # inbox.watcher
         ]
         constraints = [
             models.UniqueConstraint(

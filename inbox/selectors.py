@@ -84,3 +84,9 @@ def domains_for_kill_switch(user) -> QuerySet[Domain]:
         frozen_count=Count("proposals", filter=Q(proposals__is_frozen=True, proposals__status=Proposal.Status.PENDING))
     ).order_by("name"))
     return domains_to_switch(user).prefetch_related(agents).order_by("name")
+
+
+def proposal_by_id(proposal_id) -> Proposal:
+    """One proposal with what the API shows of it (agent, inbox, decider, policy): one query by
+    primary key. Raises ``Proposal.DoesNotExist``. No access check: callers have made it."""
+    return Proposal.objects.select_related(*PROPOSAL_RELATED).get(pk=proposal_id)

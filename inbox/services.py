@@ -7,6 +7,7 @@ The proposal lifecycle is written in three modules along its seams and exported 
 history rows naming who and why. Views, API routes, consumers, admin, commands and tasks call these.
 """
 from django.db import transaction
+from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from governance import services as governance_services
@@ -15,8 +16,8 @@ from governance.models import Agent, Domain
 from . import events
 from .decisions import VERDICTS, proposal_decide  # noqa: F401
 from .models import Proposal
-from .submission import proposal_evaluate, proposal_submit  # noqa: F401
-from .timers import proposal_escalate, proposals_escalate_overdue, proposals_expire_due  # noqa: F401
+from .submission import body_digest, proposal_evaluate, proposal_replay, proposal_submit  # noqa: F401
+from .timers import proposal_escalate, proposal_expire, proposals_escalate_overdue, proposals_expire_due  # noqa: F401
 
 
 def proposals_freeze(*, agent_ids=None, domain=None, frozen: bool, reason: str, by=None) -> int:
@@ -28,11 +29,13 @@ def proposals_freeze(*, agent_ids=None, domain=None, frozen: bool, reason: str, 
     if not frozen:  # thaw only where neither the agent nor its domain is still suspended
         qs = qs.filter(agent__status=Agent.Status.ACTIVE, agent__domain__is_suspended=False)
     items = list(qs.select_related("agent", "inbox", "decided_by"))
+    now = timezone.now()
     for p in items:
-        p.is_frozen = frozen
+        p.is_frozen, p.updated_at = frozen, now  # updated_at: other processes' watchers see the change
         p._change_reason = reason
     if items:
-        bulk_update_with_history(items, Proposal, ["is_frozen"], default_user=by, default_change_reason=reason)
+        bulk_update_with_history(items, Proposal, ["is_frozen", "updated_at"], default_user=by,
+                                 default_change_reason=reason)
         transaction.on_commit(lambda: [events.announce(p, "proposal.updated") for p in items])
     return len(items)
 

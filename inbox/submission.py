@@ -19,8 +19,8 @@ from governance.services import level_inbox_id
 from orchestra_site.errors import Forbidden, IdempotencyConflict
 
 from . import budget, events, selectors
-from .decisions import tell_agent
 from .models import Proposal
+from .outcomes import tell_agent
 
 Status = Proposal.Status
 RELATED = selectors.PROPOSAL_RELATED
@@ -31,8 +31,34 @@ def request_hash(data: dict) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def body_digest(raw: bytes) -> str | None:
+    """Digest of a raw JSON request body, canonicalised (key order and spacing do not count); None
+    when it is not a JSON object. What an ``Idempotency-Key`` is bound to over HTTP: a replay is
+    judged on the body as sent, before any validation (``proposal_replay``)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def proposal_replay(*, agent: Agent, idempotency_key: str, digest: str) -> Proposal | None:
+    """The proposal ``agent`` already submitted with ``idempotency_key``, when ``digest`` (from
+    ``body_digest``) matches its request; None when the key is new. Raises ``IdempotencyConflict``
+    (409) when the key was used with another body. Looked up before the body is validated, so an
+    exact replay always gets the original, even once its ``expires_at`` has passed (as Stripe's
+    idempotency keys do)."""
+    existing = Proposal.objects.select_related(*RELATED).filter(agent=agent, idempotency_key=idempotency_key).first()
+    return None if existing is None else _same_request(existing, digest)
+
+
 def _replay(agent: Agent, key: str, digest: str) -> Proposal:
-    existing = Proposal.objects.select_related(*RELATED).get(agent=agent, idempotency_key=key)
+    return _same_request(Proposal.objects.select_related(*RELATED).get(agent=agent, idempotency_key=key), digest)
+
+
+def _same_request(existing: Proposal, digest: str) -> Proposal:
     if existing.request_hash != digest:
         raise IdempotencyConflict(
             "This Idempotency-Key was already used with a different body.", proposal_id=str(existing.id)
@@ -57,12 +83,15 @@ def proposal_evaluate(*, agent: Agent, data: dict) -> Evaluation:
     return evaluate(facts_for(agent, data))
 
 
-def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = None) -> tuple[Proposal, bool]:
+def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = None,
+                    digest: str | None = None) -> tuple[Proposal, bool]:
     """Store a proposed action from ``agent`` and route it by policy.
 
-    ``data`` holds the validated ``ProposalIn`` fields. Returns (proposal, created); with an
-    ``idempotency_key`` already used by this agent, returns the earlier proposal and False when the
-    body is the same, and raises ``IdempotencyConflict`` (409) when it differs.
+    ``data`` holds the validated ``ProposalIn`` fields; ``digest`` identifies the request for
+    idempotent replays (the API passes ``body_digest`` of the raw body; default ``request_hash(data)``).
+    Returns (proposal, created); with an ``idempotency_key`` already used by this agent, returns the
+    earlier proposal and False when the digest is the same, and raises ``IdempotencyConflict`` (409)
+    when it differs.
     Raises ``Forbidden`` (403) when the agent or its domain is suspended, or a policy forbids it (the
     refused proposal is kept, status ``refused``, for the audit trail); ``RateLimited`` (429) over the
     agent's or domain's rate; ``InvalidInput`` (422) when args break the action type's contract.
@@ -72,7 +101,7 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
     domain = agent.domain
     if domain.is_suspended:
         raise Forbidden(f"Domain {domain.name} is suspended.", code="domain_suspended")
-    digest = request_hash(data)
+    digest = digest or request_hash(data)
     if idempotency_key and Proposal.objects.filter(agent=agent, idempotency_key=idempotency_key).exists():
         return _replay(agent, idempotency_key, digest), False
     validate_args(data["action"], data.get("args") or {})

@@ -4,6 +4,7 @@
 (``inbox.tasks.sweep``, a django-q2 schedule) runs ``proposals_expire_due`` and
 ``proposals_escalate_overdue``; each change locks its row, so several clusters may sweep at once.
 """
+import functools
 from datetime import timedelta
 
 from django.db import transaction
@@ -15,29 +16,99 @@ from governance.snapshot import current as governance_snapshot
 from orchestra_site.errors import Conflict, InvalidInput, ProposalAlreadyDecided
 
 from . import events
-from .decisions import after_decision, already_decided
 from .models import Escalation, Proposal
+from .outcomes import after_decision, already_decided
 
 Status = Proposal.Status
 RELATED = ("agent", "inbox", "decided_by", "policy")
 
+
+# --- expiry -----------------------------------------------------------------------------------------
+
+def _past_expiry(p: Proposal, now) -> bool:
+    return p.is_pending and p.expires_at is not None and p.expires_at <= now
+
+
+def refuse_after_expiry(locked: Proposal) -> None:
+    """Under the row lock: no decision or escalation once ``expires_at`` has passed, whether or not
+    the expiry is recorded yet. Raises ``ProposalAlreadyDecided`` with code ``expired`` (409)."""
+    if locked.status == Status.EXPIRED or _past_expiry(locked, timezone.now()):
+        when = locked.expires_at.isoformat() if locked.expires_at else None
+        raise ProposalAlreadyDecided(f"Expired at {when}: no decision is accepted after expires_at.",
+                                     code="expired", status=Status.EXPIRED, expires_at=when, decided_by=None,
+                                     decided_at=(locked.decided_at or locked.expires_at).isoformat())
+
+
+def expiry_first(service):
+    """For a service that refuses, under the row lock, a proposal past ``expires_at``: its
+    transaction is rolled back, so record the expiry in a transaction of its own (the refusal and
+    the stored status then agree), and pass the refusal on."""
+
+    @functools.wraps(service)
+    def wrapper(*, proposal: Proposal, **kwargs):
+        try:
+            return service(proposal=proposal, **kwargs)
+        except ProposalAlreadyDecided as exc:
+            if exc.code == "expired":
+                proposal_expire(proposal=Proposal.objects.get(pk=proposal.pk))
+            raise
+
+    return wrapper
+
+
+def proposal_expire(*, proposal: Proposal, now=None) -> bool:
+    """Expire ``proposal`` if it is still pending and its ``expires_at`` has passed at ``now``
+    (default: the current time): status ``expired``, nothing is run, its agent is told like after
+    any decision (live event, webhook). Returns True when this call expired it, False when it was not
+    due or no longer pending. Locks the row, so an expiry and a decision never both happen.
+
+    Called by the periodic sweep (``proposals_expire_due``), and without waiting for it by long-poll
+    waiters at ``expires_at``, by API reads, and by decisions or escalations that come too late: a
+    proposal's expiry does not depend on a task cluster running."""
+    now = now or timezone.now()
+    if not _past_expiry(proposal, now):
+        return False
+    with transaction.atomic():
+        p = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        if not _past_expiry(p, now):
+            return False
+        p.status, p.decided_at = Status.EXPIRED, now
+        p.decision_comment = "Expired before a decision; nothing was run."
+        p._change_reason = "expired"
+        p.save()
+        transaction.on_commit(lambda: after_decision(p))
+    return True
+
+
+def proposals_expire_due(now=None) -> int:
+    """Expire pending proposals past their hard expiry and tell their agents (django-q2 schedule),
+    each through ``proposal_expire``. Nothing runs: an expired proposal is not approved."""
+    now = now or timezone.now()
+    due = Proposal.objects.filter(status=Status.PENDING, expires_at__lte=now).order_by("expires_at")[:500]
+    return sum(proposal_expire(proposal=p, now=now) for p in due.only("pk", "status", "expires_at"))
+
+
+# --- escalation and the SLA -------------------------------------------------------------------------
 
 def next_level(level: str) -> str | None:
     i = LEVELS.index(level)
     return LEVELS[i + 1] if i + 1 < len(LEVELS) else None
 
 
+@expiry_first
 def proposal_escalate(*, proposal: Proposal, reason: str, by=None, to_level: str | None = None) -> Proposal:
     """Move a pending proposal up to ``to_level`` (default: the next level) and restart its SLA.
 
     ``by`` is the reviewer who escalated by hand (None for the SLA timer). Records an ``Escalation``;
     the old inbox's pages drop it and the new inbox's pages show it. Raises ``InvalidInput`` without
-    a reason, ``Conflict`` when already at the top level or frozen, ``ProposalAlreadyDecided``.
+    a reason, ``Conflict`` when already at the top level or frozen, ``ProposalAlreadyDecided``
+    (code ``expired`` once past ``expires_at``).
     """
     if not (reason or "").strip():
         raise InvalidInput("A reason is required to escalate.", field="reason")
     with transaction.atomic():
         p = Proposal.objects.select_for_update().select_related("agent__domain").get(pk=proposal.pk)
+        refuse_after_expiry(p)
         if not p.is_pending:
             raise already_decided(p)
         if p.is_frozen:
@@ -82,23 +153,4 @@ def proposals_escalate_overdue(now=None) -> int:
             count += 1
         except (Conflict, ProposalAlreadyDecided):
             continue
-    return count
-
-
-def proposals_expire_due(now=None) -> int:
-    """Expire pending proposals past their hard expiry and tell their agents (django-q2 schedule).
-    Nothing runs: an expired proposal is not approved."""
-    now = now or timezone.now()
-    count = 0
-    for pk in Proposal.objects.filter(status=Status.PENDING, expires_at__lt=now).values_list("pk", flat=True)[:500]:
-        with transaction.atomic():
-            p = Proposal.objects.select_for_update().get(pk=pk)
-            if not p.is_pending:
-                continue
-            p.status, p.decided_at = Status.EXPIRED, now
-            p.decision_comment = "Expired before a decision; nothing was run."
-            p._change_reason = "expired"
-            p.save()
-            transaction.on_commit(lambda p=p: after_decision(p))
-            count += 1
     return count

@@ -18,6 +18,10 @@ same code runs embedded on a laptop and in production:
   behind a reverse proxy let uvicorn take the client from ``X-Forwarded-For`` for that proxy only
   (``--forwarded-allow-ips=<proxy address>``, or ``FORWARDED_ALLOW_IPS``; 127.0.0.1 is trusted by default).
   Otherwise every user shares the proxy's address, and a few failures anywhere lock everyone out.
+- ``ORCHESTRA_LONG_POLL_RECHECK_SECONDS``: a waiting long-poll (``/wait``) re-reads its proposal at
+  least this often (seconds; default 1 with the in-memory channel layer, 5 with Redis). A safety net:
+  events wake waiters at once, and ``inbox.watcher`` carries other processes' changes to the
+  in-memory layer.
 """
 import os
 from datetime import timedelta
@@ -234,6 +238,8 @@ ORCHESTRA_WEBHOOK_MAX_ATTEMPTS = env.int("ORCHESTRA_WEBHOOK_MAX_ATTEMPTS", defau
 # SSRF guard (inbox/callbacks.py): empty = any address but link-local, unspecified, multicast, reserved.
 ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS = env.list("ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS", default=[])
 ORCHESTRA_LONG_POLL_MAX_SECONDS = env.int("ORCHESTRA_LONG_POLL_MAX_SECONDS", default=60)
+ORCHESTRA_LONG_POLL_RECHECK_SECONDS = env.float("ORCHESTRA_LONG_POLL_RECHECK_SECONDS",
+                                                default=5.0 if REDIS_URL else 1.0)
 
 LOGGING = {
     "version": 1,

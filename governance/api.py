@@ -5,15 +5,15 @@ from ninja import Router
 from inbox import permissions as inbox_permissions
 from inbox.auth import bearer
 from inbox.models import Agent
-from inbox.schemas import ErrorOut
 from orchestra_site.errors import Forbidden, InvalidInput, NotFound
+from orchestra_site.schemas import ERROR_RESPONSES, StorableText
 
 from . import permissions, services
 from .models import Domain, Policy
 from .schemas import DryRunIn, EvaluationOut, PolicyOut, PolicyPatch, ReasonIn, SuspensionOut
 
 router = Router(auth=bearer, tags=["governance"])
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS = ERROR_RESPONSES
 
 
 @router.post("/dry-run", response={200: EvaluationOut, **ERRORS})
@@ -67,7 +67,7 @@ def _domain_for(principal, slug: str) -> Domain:
 
 
 @router.post("/agents/{name}/suspend", response={200: SuspensionOut, **ERRORS})
-def suspend_agent(request, name: str, payload: ReasonIn):
+def suspend_agent(request, name: StorableText, payload: ReasonIn):
     """Kill switch for one agent: new proposals 403, pending ones frozen, recorded with the reason."""
     agent = _agent_for(request.auth, name)
     n = services.agent_suspend(agent=agent, by=request.auth, reason=payload.reason)
@@ -75,14 +75,14 @@ def suspend_agent(request, name: str, payload: ReasonIn):
 
 
 @router.post("/agents/{name}/resume", response={200: SuspensionOut, **ERRORS})
-def resume_agent(request, name: str, payload: ReasonIn):
+def resume_agent(request, name: StorableText, payload: ReasonIn):
     agent = _agent_for(request.auth, name)
     n = services.agent_resume(agent=agent, by=request.auth, reason=payload.reason)
     return {"name": agent.name, "suspended": False, "frozen_or_thawed": n}
 
 
 @router.post("/domains/{slug}/suspend", response={200: SuspensionOut, **ERRORS})
-def suspend_domain(request, slug: str, payload: ReasonIn):
+def suspend_domain(request, slug: StorableText, payload: ReasonIn):
     """Kill switch for a whole domain: its agents' new proposals 403, pending ones frozen."""
     domain = _domain_for(request.auth, slug)
     n = services.domain_suspend(domain=domain, by=request.auth, reason=payload.reason)
@@ -90,7 +90,7 @@ def suspend_domain(request, slug: str, payload: ReasonIn):
 
 
 @router.post("/domains/{slug}/resume", response={200: SuspensionOut, **ERRORS})
-def resume_domain(request, slug: str, payload: ReasonIn):
+def resume_domain(request, slug: StorableText, payload: ReasonIn):
     domain = _domain_for(request.auth, slug)
     n = services.domain_resume(domain=domain, by=request.auth, reason=payload.reason)
     return {"name": domain.name, "suspended": False, "frozen_or_thawed": n}
@@ -111,4 +111,4 @@ def patch_policy(request, policy_id: int, payload: PolicyPatch):
         raise Forbidden("Only admins edit policies.", code="edit_policy_forbidden")
     policy = get_object_or_404(Policy, pk=policy_id)
     return services.policy_update(policy=policy, by=request.auth,
-                                  **payload.model_dump(exclude_none=True, exclude={"extra"}))
+                                  **payload.model_dump(exclude_none=True))

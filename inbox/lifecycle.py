@@ -21,6 +21,7 @@ from governance.policies import LEVELS, Evaluation, Facts, evaluate
 from governance.services import level_inbox_id
 from governance.snapshot import current as governance_snapshot
 from orchestra_site.errors import Conflict, Forbidden, IdempotencyConflict, InvalidInput, ProposalAlreadyDecided
+from orchestra_site.formats import timestamp
 
 from . import events
 from .models import Agent, Proposal, Vote
@@ -186,6 +187,9 @@ def _check_verdict(verdict: str, comment: str, args) -> Verdict:
         raise InvalidInput(f"A comment is required to {verdict}.", field="comment")
     if rule.needs_args and not isinstance(args, dict):
         raise InvalidInput("Edited args must be a JSON object.", field="args")
+    if args is not None and not rule.needs_args:
+        raise InvalidInput(f"Only `edit` changes args; {verdict} takes none (use verdict `edit` to change them).",
+                           field="args")
     return rule
 
 
@@ -269,7 +273,7 @@ def _supersede_conflicts(p: Proposal) -> None:
 
 def _already_decided(p: Proposal) -> ProposalAlreadyDecided:
     who = p.decided_by.get_username() if p.decided_by_id else "policy"
-    when = p.decided_at.isoformat() if p.decided_at else None
+    when = timestamp(p.decided_at) if p.decided_at else None
     return ProposalAlreadyDecided(
         f"Already {p.get_status_display().lower()} by {who}.", decided_by=who, decided_at=when, status=p.status
     )

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "django_q",
+    "ninja",  # serves /api/docs (Swagger UI) from its bundled static files, not a CDN
     "governance",
     "inbox",
     "incidents",

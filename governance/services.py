@@ -7,6 +7,8 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.text import slugify
 
+from orchestra_site.formats import change_reason
+
 from .models import Domain, Level
 
 ENTERPRISE_GROUP = "Enterprise governance"
@@ -82,7 +84,7 @@ def agent_suspend(*, agent, by=None, reason: str) -> int:
     from inbox.lifecycle import proposals_freeze
 
     agent.status, agent.suspended_reason = "suspended", reason
-    agent._change_reason = f"suspended: {reason}"
+    agent._change_reason = change_reason(f"suspended: {reason}")
     if by is not None:
         agent._history_user = by
     agent.save()
@@ -94,7 +96,7 @@ def agent_resume(*, agent, by=None, reason: str = "") -> int:
     from inbox.lifecycle import proposals_freeze
 
     agent.status, agent.suspended_reason = "active", ""
-    agent._change_reason = f"resumed: {reason}" if reason else "resumed"
+    agent._change_reason = change_reason(f"resumed: {reason}" if reason else "resumed")
     if by is not None:
         agent._history_user = by
     agent.save()
@@ -107,7 +109,7 @@ def domain_suspend(*, domain: Domain, by=None, reason: str) -> int:
     from inbox.lifecycle import proposals_freeze
 
     domain.is_suspended, domain.suspended_reason = True, reason
-    domain._change_reason = f"suspended: {reason}"
+    domain._change_reason = change_reason(f"suspended: {reason}")
     if by is not None:
         domain._history_user = by
     domain.save()
@@ -119,7 +121,7 @@ def domain_resume(*, domain: Domain, by=None, reason: str = "") -> int:
     from inbox.lifecycle import proposals_freeze
 
     domain.is_suspended, domain.suspended_reason = False, ""
-    domain._change_reason = f"resumed: {reason}" if reason else "resumed"
+    domain._change_reason = change_reason(f"resumed: {reason}" if reason else "resumed")
     if by is not None:
         domain._history_user = by
     domain.save()

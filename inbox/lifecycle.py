@@ -21,7 +21,7 @@ from governance.policies import LEVELS, Evaluation, Facts, evaluate
 from governance.services import level_inbox_id
 from governance.snapshot import current as governance_snapshot
 from orchestra_site.errors import Conflict, Forbidden, IdempotencyConflict, InvalidInput, ProposalAlreadyDecided
-from orchestra_site.formats import timestamp
+from orchestra_site.formats import change_reason, timestamp
 
 from . import events
 from .models import Agent, Proposal, Vote
@@ -320,7 +320,7 @@ def proposal_escalate(*, proposal: Proposal, reason: str, by=None, to_level: str
         p.level, p.inbox_id = target, level_inbox_id(p.agent.domain, target)
         sla = governance_sla(p)
         p.sla_due_at = timezone.now() + timedelta(seconds=sla)
-        p._change_reason = f"escalated to {target}: {reason}"
+        p._change_reason = change_reason(f"escalated to {target}: {reason}")
         p.save()
         Escalation.objects.create(proposal=p, from_inbox_id=old_inbox, to_inbox_id=p.inbox_id, to_level=target,
                                   reason=reason, by=by)
@@ -381,6 +381,7 @@ def proposals_freeze(*, agent_ids=None, domain=None, frozen: bool, reason: str, 
     """Freeze (or thaw) the pending proposals of some agents or a whole domain, with history rows
     naming ``by`` (the user who suspended or resumed, None for the system) and ``reason``.
     Returns how many proposals changed."""
+    reason = change_reason(reason)
     qs = Proposal.objects.filter(status=Status.PENDING, is_frozen=not frozen)
     qs = qs.filter(agent_id__in=agent_ids) if agent_ids is not None else qs.filter(agent__domain=domain)
     if not frozen:  # thaw only where neither the agent nor its domain is still suspended

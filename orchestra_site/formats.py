@@ -32,6 +32,16 @@ def money(value: Decimal | int | float | str) -> str:
     return f"{whole}.{frac}"
 
 
+HISTORY_REASON_MAX = 100  # django-simple-history's history_change_reason is a varchar(100)
+
+
+def change_reason(text: str) -> str:
+    """``text`` cut to what a history row's change reason holds (an ellipsis marks the cut). The full
+    text is kept where it belongs (``suspended_reason``, ``Escalation.reason``); PostgreSQL refuses a
+    longer value outright."""
+    return text if len(text) <= HISTORY_REASON_MAX else text[: HISTORY_REASON_MAX - 1] + "…"
+
+
 def text_problem(value: str) -> str | None:
     """Why no database can store ``value`` as text, or None when it can."""
     if "\x00" in value:

@@ -11,8 +11,10 @@ from django.test import Client
 from django.utils import timezone
 
 from inbox.models import Proposal
+from inbox.services import user_token_create
 from orchestra_site.errors import InvalidInput
 from tests.conftest import TokenClient
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 P = "/api/v1/proposals"
@@ -239,3 +241,15 @@ def test_a_decision_and_a_409_carry_timestamps_in_the_same_format(alice_client, 
     again = alice_client.post_json(f"{P}/{pid}/decision", {"verdict": "approve"}).json()
     assert TIMESTAMP.match(decided["decision"]["decided_at"])
     assert again["decided_at"] == decided["decision"]["decided_at"]
+
+
+def test_a_long_reason_escalates_and_suspends_keeping_it_whole(alice_client, agent, pid):
+    from governance.models import Escalation
+
+    reason = "r" * 2000  # the history's change reason holds 100 characters: it is cut there, not refused
+    assert alice_client.post_json(f"{P}/{pid}/escalate", {"reason": reason}).status_code == 200
+    assert Escalation.objects.get(proposal_id=pid).reason == reason
+    admin = TokenClient(user_token_create(user=UserFactory(username="root", is_superuser=True))[1])
+    assert admin.post_json(f"{G}/agents/{agent.name}/suspend", {"reason": reason}).status_code == 200
+    agent.refresh_from_db()
+    assert agent.suspended_reason == reason

@@ -3,7 +3,7 @@ proposals, so their routes live with the work (``inbox.api_governance``), under 
 from ninja import Router
 
 from orchestra_site.errors import Forbidden, NotFound
-from orchestra_site.schemas import ErrorOut
+from orchestra_site.schemas import ERROR_RESPONSES
 
 from . import permissions, services
 from .auth import bearer
@@ -11,7 +11,7 @@ from .models import Policy
 from .schemas import PolicyOut, PolicyPatch
 
 router = Router(auth=bearer, tags=["governance"])
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS = ERROR_RESPONSES
 
 
 @router.get("/policies", response={200: list[PolicyOut], **ERRORS})
@@ -30,5 +30,4 @@ def patch_policy(request, policy_id: int, payload: PolicyPatch):
     policy = Policy.objects.filter(pk=policy_id).first()
     if policy is None:
         raise NotFound("No such policy.")
-    return services.policy_update(policy=policy, by=request.auth,
-                                  **payload.model_dump(exclude_none=True, exclude={"extra"}))
+    return services.policy_update(policy=policy, by=request.auth, **payload.model_dump(exclude_none=True))

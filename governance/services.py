@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm, remove_perm
 
+from orchestra_site.formats import change_reason
+
 from . import snapshot
 from .models import Agent, Domain, Inbox, Level
 from .tokens import agent_token_create
@@ -161,7 +163,7 @@ def agent_set_suspended(*, agent: Agent, suspended: bool, reason: str = "", by=N
     agent.status = Agent.Status.SUSPENDED if suspended else Agent.Status.ACTIVE
     agent.suspended_reason = reason if suspended else ""
     verb = "suspended" if suspended else "resumed"
-    agent._change_reason = f"{verb}: {reason}" if reason else verb
+    agent._change_reason = change_reason(f"{verb}: {reason}" if reason else verb)
     if by is not None:
         agent._history_user = by
     agent.save()
@@ -173,7 +175,7 @@ def domain_set_suspended(*, domain: Domain, suspended: bool, reason: str = "", b
     """Flip the domain's kill-switch flag, recorded in its history with who and why."""
     domain.is_suspended, domain.suspended_reason = suspended, (reason if suspended else "")
     verb = "suspended" if suspended else "resumed"
-    domain._change_reason = f"{verb}: {reason}" if reason else verb
+    domain._change_reason = change_reason(f"{verb}: {reason}" if reason else verb)
     if by is not None:
         domain._history_user = by
     domain.save()

@@ -11,20 +11,40 @@ from django.conf import settings
 from django.utils import timezone
 from ninja import Header, Query, Router, Status
 from ninja.errors import HttpError, ValidationError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from governance.auth import bearer
+from orchestra_site.pagination import BoundedLimitOffset
+from orchestra_site.schemas import ERROR_RESPONSES, ErrorOut, choices
 
 from . import permissions, selectors, services, watcher
 from .events import proposal_group
 from .models import Proposal
-from .schemas import DecisionIn, ErrorOut, EscalationIn, ProposalIn, ProposalOut
+from .schemas import DecisionIn, EscalationIn, ProposalIn, ProposalOut
 
 router = Router(auth=bearer, tags=["proposals"])
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
-StatusFilter = Query(None, description="pending, approved, rejected, edited_and_approved, answered or expired")
-PROPOSAL_BODY = {"requestBody": {"required": True, "content": {"application/json": {
-    "schema": ProposalIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
+ERRORS = ERROR_RESPONSES
+ProposalStatus = choices(Proposal.Status)
+OwnStatusFilter = Query(None, description="Only proposals in this status. Default: all")
+ReviewerStatusFilter = Query("pending", description="Only proposals in this status. Default: pending")
+
+# OpenAPI links: what a client (or a stateful fuzzer) can do with the id of a proposal it got back.
+_BY_ID = {"proposal_id": "$response.body#/id"}
+PROPOSAL_LINKS = {
+    "GetProposal": {"operationId": "inbox_api_get_proposal", "parameters": _BY_ID},
+    "WaitForDecision": {"operationId": "inbox_api_wait_for_decision", "parameters": _BY_ID},
+    "DecideProposal": {"operationId": "inbox_api_decide_proposal", "parameters": _BY_ID},
+    "EscalateProposal": {"operationId": "inbox_api_escalate_proposal", "parameters": _BY_ID},
+}
+SUBMIT_OPENAPI = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": ProposalIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}, "responses": {
+    200: {"links": PROPOSAL_LINKS},
+    201: {"links": PROPOSAL_LINKS},
+    429: {"description": "Over the agent's or its domain's rate limit (`rate_limited`): try again after "
+                           "`Retry-After` seconds (also in the body as `retry_after`).",
+            "headers": {"Retry-After": {"description": "Seconds to wait before trying again",
+                                        "schema": {"type": "integer", "minimum": 1}}}},
+}}
 
 
 def parse_payload(request, schema: type[pydantic.BaseModel]):
@@ -49,12 +69,14 @@ def parse_payload(request, schema: type[pydantic.BaseModel]):
         raise ValidationError(errors) from exc
 
 
-@router.post("/proposals", response={200: ProposalOut, 201: ProposalOut, **ERRORS}, openapi_extra=PROPOSAL_BODY)
+@router.post("/proposals", response={200: ProposalOut, 201: ProposalOut, 429: ErrorOut, **ERRORS},
+             openapi_extra=SUBMIT_OPENAPI)
 def submit_proposal(request, idempotency_key: str | None = Header(None, max_length=255)):
     """Post a proposed action (body: ``ProposalIn``). 201 with the new proposal; 200 with the earlier
     one when the ``Idempotency-Key`` was already used with the same body (the same JSON document, key
     order and spacing aside), judged before the body is validated: an exact replay always gets the
-    original, even after its ``expires_at``; 409 when the key was used with another body."""
+    original, even after its ``expires_at``; 409 when the key was used with another body; 403 when the
+    agent or its domain is suspended or a policy forbids it; 429 over the rate limit."""
     agent = permissions.require_agent(request.auth)
     digest = services.body_digest(request.body) if idempotency_key else None
     if digest:
@@ -68,9 +90,9 @@ def submit_proposal(request, idempotency_key: str | None = Header(None, max_leng
     return Status(201 if created else 200, proposal)
 
 
-@router.get("/proposals", response=list[ProposalOut])
-@paginate(LimitOffsetPagination)
-def list_own_proposals(request, status: str | None = StatusFilter):
+@router.get("/proposals", response={200: list[ProposalOut], **ERRORS})
+@paginate(BoundedLimitOffset)
+def list_own_proposals(request, status: ProposalStatus | None = OwnStatusFilter):
     """The calling agent's own proposals, newest first (``limit``/``offset`` pagination)."""
     return selectors.proposals_for_agent(permissions.require_agent(request.auth), status=status)
 
@@ -145,9 +167,9 @@ def until_expiry(p: Proposal) -> float:
     return max(0.0, (p.expires_at - timezone.now()).total_seconds()) + 0.01
 
 
-@router.get("/inbox/proposals", response=list[ProposalOut], tags=["reviewers"])
-@paginate(LimitOffsetPagination)
-def list_decidable_proposals(request, status: str | None = Query("pending")):
+@router.get("/inbox/proposals", response={200: list[ProposalOut], **ERRORS}, tags=["reviewers"])
+@paginate(BoundedLimitOffset)
+def list_decidable_proposals(request, status: ProposalStatus = ReviewerStatusFilter):
     """Reviewers: proposals in the inboxes you may decide in (default: pending ones), newest first."""
     user = permissions.require_reviewer(request.auth)
     return selectors.proposals_for_reviewer(user, for_decision=True, status=status)
@@ -156,7 +178,8 @@ def list_decidable_proposals(request, status: str | None = Query("pending")):
 @router.post("/proposals/{proposal_id}/decision", response={200: ProposalOut, **ERRORS}, tags=["reviewers"])
 def decide_proposal(request, proposal_id: UUID, payload: DecisionIn):
     """Reviewers: approve, reject (comment required), edit (``args`` required) or answer (comment
-    required). Exactly once: a proposal already decided answers 409 naming ``decided_by``."""
+    required); ``args`` with any verdict but edit is refused (422). Exactly once: a proposal already
+    decided answers 409 naming ``decided_by`` (and ``decided_at``, ``status``)."""
     user = permissions.require_reviewer(request.auth)
     proposal = permissions.access_proposal(user, proposal_id, for_decision=True)
     return services.proposal_decide(

@@ -10,13 +10,13 @@ from governance.models import Agent, Inbox
 from governance.schemas import EvaluationOut, ReasonIn, SuspensionOut
 from governance.services import level_inbox_lookup
 from orchestra_site.errors import Forbidden, InvalidInput
-from orchestra_site.schemas import ErrorOut
+from orchestra_site.schemas import ERROR_RESPONSES, StorableText
 
 from . import permissions, services
 from .schemas import DryRunIn
 
 router = Router(auth=bearer, tags=["governance"])
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS = ERROR_RESPONSES
 
 
 @router.post("/dry-run", response={200: EvaluationOut, **ERRORS})
@@ -45,7 +45,7 @@ def dry_run(request, payload: DryRunIn):
 
 
 @router.post("/agents/{name}/suspend", response={200: SuspensionOut, **ERRORS})
-def suspend_agent(request, name: str, payload: ReasonIn):
+def suspend_agent(request, name: StorableText, payload: ReasonIn):
     """Kill switch for one agent: new proposals 403, pending ones frozen, recorded with the reason.
     404 for an agent that does not exist or that you may not suspend (alike); 403 for agents' tokens."""
     agent = permissions.access_agent_to_suspend(request.auth, name)
@@ -54,14 +54,14 @@ def suspend_agent(request, name: str, payload: ReasonIn):
 
 
 @router.post("/agents/{name}/resume", response={200: SuspensionOut, **ERRORS})
-def resume_agent(request, name: str, payload: ReasonIn):
+def resume_agent(request, name: StorableText, payload: ReasonIn):
     agent = permissions.access_agent_to_suspend(request.auth, name)
     n = services.agent_resume(agent=agent, by=request.auth, reason=payload.reason)
     return {"name": agent.name, "suspended": False, "frozen_or_thawed": n}
 
 
 @router.post("/domains/{slug}/suspend", response={200: SuspensionOut, **ERRORS})
-def suspend_domain(request, slug: str, payload: ReasonIn):
+def suspend_domain(request, slug: StorableText, payload: ReasonIn):
     """Kill switch for a whole domain: its agents' new proposals 403, pending ones frozen."""
     domain = permissions.access_domain_to_suspend(request.auth, slug)
     n = services.domain_suspend(domain=domain, by=request.auth, reason=payload.reason)
@@ -69,7 +69,7 @@ def suspend_domain(request, slug: str, payload: ReasonIn):
 
 
 @router.post("/domains/{slug}/resume", response={200: SuspensionOut, **ERRORS})
-def resume_domain(request, slug: str, payload: ReasonIn):
+def resume_domain(request, slug: StorableText, payload: ReasonIn):
     domain = permissions.access_domain_to_suspend(request.auth, slug)
     n = services.domain_resume(domain=domain, by=request.auth, reason=payload.reason)
     return {"name": domain.name, "suspended": False, "frozen_or_thawed": n}

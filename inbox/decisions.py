@@ -46,6 +46,9 @@ def _check_verdict(verdict: str, comment: str, args) -> Verdict:
         raise InvalidInput(f"A comment is required to {verdict}.", field="comment")
     if rule.needs_args and not isinstance(args, dict):
         raise InvalidInput("Edited args must be a JSON object.", field="args")
+    if args is not None and not rule.needs_args:
+        raise InvalidInput(f"Only `edit` changes args; {verdict} takes none (use verdict `edit` to change them).",
+                           field="args")
     return rule
 
 

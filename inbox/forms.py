@@ -3,12 +3,16 @@ import json
 
 from django import forms
 
+from orchestra_site.formats import json_problem
+
 from .services import VERDICTS
 
 
 class DecisionForm(forms.Form):
     """One form, four submit buttons (``verdict``). Whether a comment or args are required is
-    ``services.proposal_decide``'s business; this form only turns the args textarea into JSON."""
+    ``services.proposal_decide``'s business; this form only turns the args textarea into JSON.
+    Text with a NUL character is refused, in the comment (Django's ``CharField`` does it) and in
+    the args."""
 
     verdict = forms.ChoiceField(choices=[(v, v) for v in VERDICTS])
     comment = forms.CharField(
@@ -40,6 +44,10 @@ class DecisionForm(forms.Form):
                 data["parsed_args"] = json.loads(data.get("args") or "")
             except json.JSONDecodeError as e:
                 self.add_error("args", f"Not valid JSON: {e.msg} (line {e.lineno}, column {e.colno}).")
+            else:  # "\u0000" in the JSON text is a NUL once parsed: refused, as in the API
+                found = json_problem(data["parsed_args"])
+                if found:
+                    self.add_error("args", f"{found[0] or 'args'}: {found[1]}.")
         return data
 
 

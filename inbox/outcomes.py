@@ -1,6 +1,7 @@
 """What follows a decision, whoever took it (a reviewer, a policy, the expiry timer): the live event,
 the agent's callback, and the 409 that names who decided first."""
 from orchestra_site.errors import ProposalAlreadyDecided
+from orchestra_site.formats import timestamp
 
 from . import events
 from .models import Proposal
@@ -8,7 +9,7 @@ from .models import Proposal
 
 def already_decided(p: Proposal) -> ProposalAlreadyDecided:
     who = p.decided_by.get_username() if p.decided_by_id else "policy"
-    when = p.decided_at.isoformat() if p.decided_at else None
+    when = timestamp(p.decided_at) if p.decided_at else None
     return ProposalAlreadyDecided(
         f"Already {p.get_status_display().lower()} by {who}.", decided_by=who, decided_at=when, status=p.status
     )

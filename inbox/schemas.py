@@ -1,35 +1,45 @@
-"""API schemas of the inbox app: what agents send and what they get back."""
-from datetime import datetime
+"""API schemas of the inbox app: what agents send and what they get back.
+
+Bodies are strict (``InputSchema``: unknown fields and text with a NUL character are refused, 422
+naming the field); answers use one format per kind of value (``Timestamp``, ``Money``) and list the
+allowed values of every status, level, risk, classification and verdict as enums.
+"""
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
 
 from django.utils import timezone
 from ninja import Field, Schema
-from pydantic import AnyHttpUrl, field_validator
+from pydantic import AnyHttpUrl, ValidationInfo, field_validator
 
-from orchestra_site.schemas import ErrorOut  # noqa: F401  (the API's error body)
+from governance.models import Classification, Level, Risk
+from orchestra_site.schemas import ErrorOut, InputSchema, Money, Timestamp, ValidationErrorOut, choices
 
 from . import callbacks
 from .models import Proposal
+
+__all__ = ["DecisionIn", "DecisionOut", "ErrorOut", "EscalationIn", "ProposalIn", "ProposalOut",
+           "ValidationErrorOut", "proposal_out"]
 
 ActionName = Field(..., min_length=3, max_length=120, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$",
                    description="Dotted action type, e.g. `deploy.rollback`, `email.send_external`.")
 
 
-class ProposalIn(Schema):
-    """A proposed action. Only ``action`` and ``summary`` are required; defaults are documented per field."""
+class ProposalIn(InputSchema):
+    """A proposed action. Only ``action`` and ``summary`` are required; defaults are documented per field.
+    Unknown fields are refused (422), and so is text containing a NUL character (U+0000), anywhere."""
 
     action: str = ActionName
     summary: str = Field(..., min_length=1, max_length=500, description="One line a reviewer reads first.")
     resource: str = Field("", max_length=255, description="What it acts on, e.g. `service:payments`. Default empty.")
     args: dict[str, Any] = Field(default_factory=dict, description="Arguments of the action (JSON object). Default {}.")
     reasoning: str = Field("", max_length=20_000, description="Why the agent proposes it. Default empty.")
-    risk: Literal["low", "medium", "high", "critical"] = Field("medium", description="Default `medium`.")
+    risk: choices(Risk) = Field("medium", description="Default `medium`.")
     confidence: float = Field(0.0, ge=0, le=1, description="Agent's confidence, 0–1. Default 0 (never auto-approves).")
     cost_usd: Decimal = Field(Decimal("0"), ge=0, max_digits=12, decimal_places=4,
                               description="Estimated cost in USD (decimal string or number). Default 0.")
-    classification: Literal["public", "internal", "sensitive"] = Field("internal", description="Default `internal`.")
+    classification: choices(Classification) = Field("internal", description="Default `internal`.")
     related_tasks: list[str] = Field(default_factory=list, max_length=50, description="Related task ids. Default [].")
     callback_url: AnyHttpUrl | None = Field(
         None, max_length=500,
@@ -41,6 +51,8 @@ class ProposalIn(Schema):
     @classmethod
     def _reachable(cls, value):
         if value is not None:
+            if len(str(value)) > 500:
+                raise ValueError("must be at most 500 characters once normalised")
             try:
                 callbacks.check_literal(str(value))
             except callbacks.UnsafeCallback as exc:
@@ -53,6 +65,10 @@ class ProposalIn(Schema):
         if value is not None:
             if value.tzinfo is None:
                 raise ValueError("must include a timezone offset")
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError as exc:
+                raise ValueError("is out of range") from exc
             if value <= timezone.now():
                 raise ValueError("must be in the future")
         return value
@@ -63,25 +79,38 @@ class ProposalIn(Schema):
         return data
 
 
-class DecisionIn(Schema):
-    """A reviewer's decision. ``comment`` is required to reject or answer; ``args`` (JSON object) to edit.
-    With a quorum above one, an approval is a vote until enough distinct reviewers approve."""
+class DecisionIn(InputSchema):
+    """A reviewer's decision. ``comment`` is required to reject or answer; ``args`` (JSON object) to edit,
+    and only to edit (``args`` with another verdict is refused, 422). With a quorum above one, an
+    approval is a vote until enough distinct reviewers approve."""
 
     verdict: Literal["approve", "reject", "edit", "answer"]
     comment: str = Field("", max_length=20_000)
-    args: dict[str, Any] | None = None
+    args: dict[str, Any] | None = Field(None, description="The edited args: with `edit` only (required there).")
     supersede_conflicts: bool = Field(True, description="Approving supersedes pending conflicting proposals")
 
+    @field_validator("args")
+    @classmethod
+    def _only_to_edit(cls, value, info: ValidationInfo):
+        verdict = info.data.get("verdict")
+        if value is not None and verdict is not None and verdict != "edit":
+            raise ValueError(f"only `edit` changes args; {verdict} takes none (use verdict `edit` to change them)")
+        return value
 
-class EscalationIn(Schema):
+
+class EscalationIn(InputSchema):
     reason: str = Field(..., min_length=1, max_length=2000)
     to_level: Literal["domain", "enterprise"] | None = Field(None, description="Default: the next level up")
 
 
+VERDICTS_OUT = ("approve", "reject", "edit", "answer", "expire", "refuse", "supersede")
+
+
 class DecisionOut(Schema):
-    verdict: str
+    verdict: Literal[VERDICTS_OUT] = Field(..., description="What decided it; expire, refuse and supersede "
+                                                            "are the system's")
     decided_by: str | None = Field(None, description="Username, or null when a policy decided.")
-    decided_at: datetime | None
+    decided_at: Timestamp | None
     comment: str
     final_args: dict[str, Any] | None
 
@@ -90,31 +119,30 @@ class ProposalOut(Schema):
     """A proposal as its agent and reviewers see it. ``decision`` is null while pending."""
 
     id: UUID
-    status: str = Field(..., description="pending, approved, rejected, edited_and_approved, answered, expired, "
-                                         "refused or superseded")
+    status: choices(Proposal.Status)
     agent: str
     inbox: str | None = Field(None, description="Slug of the inbox it was routed to.")
     routing_reason: str = Field(..., description="Which policy routed it, and why")
     policy: str | None = Field(None, description="Name of the policy that routed it")
     policy_version: int | None = Field(None, description="Version (history id) of that policy")
-    level: str = Field(..., description="Authority level deciding it now: agent, domain or enterprise")
+    level: choices(Level) = Field(..., description="Authority level deciding it now")
     category: str = Field(..., description="Action category in the authority matrix (blank if unknown)")
     quorum: int = Field(..., description="Distinct approvals needed")
-    sla_due_at: datetime | None = Field(None, description="Review deadline; escalated when missed")
+    sla_due_at: Timestamp | None = Field(None, description="Review deadline; escalated when missed")
     is_frozen: bool = Field(..., description="Frozen by a kill switch: cannot be decided")
     action: str
     resource: str
     args: dict[str, Any]
     summary: str
     reasoning: str
-    risk: str
+    risk: choices(Risk)
     confidence: float
-    cost_usd: Decimal = Field(..., description="USD")
-    classification: str
+    cost_usd: Money
+    classification: choices(Classification)
     related_tasks: list[str]
     callback_url: str | None
-    expires_at: datetime | None
-    created_at: datetime
+    expires_at: Timestamp | None
+    created_at: Timestamp
     decision: DecisionOut | None
 
     @staticmethod
@@ -162,9 +190,9 @@ def proposal_out(p: Proposal) -> dict:
     return ProposalOut.from_orm(p).model_dump(mode="json")
 
 
-class DryRunIn(Schema):
+class DryRunIn(InputSchema):
     """A would-be proposal. ``agent`` (name) is needed with a reviewer's token; an agent's token
     dry-runs as itself."""
 
-    agent: str | None = None
+    agent: str | None = Field(None, max_length=120)
     proposal: ProposalIn

@@ -12,6 +12,7 @@ from simple_history.utils import bulk_update_with_history
 
 from governance import services as governance_services
 from governance.models import Agent, Domain
+from orchestra_site.formats import change_reason
 
 from . import events
 from .decisions import VERDICTS, proposal_decide  # noqa: F401
@@ -24,6 +25,7 @@ def proposals_freeze(*, agent_ids=None, domain=None, frozen: bool, reason: str, 
     """Freeze (or thaw) the pending proposals of some agents or a whole domain, with history rows
     naming ``by`` (the user who suspended or resumed, None for the system) and ``reason``.
     Returns how many proposals changed. A frozen proposal cannot be decided or escalated."""
+    reason = change_reason(reason)
     qs = Proposal.objects.filter(status=Proposal.Status.PENDING, is_frozen=not frozen)
     qs = qs.filter(agent_id__in=agent_ids) if agent_ids is not None else qs.filter(agent__domain=domain)
     if not frozen:  # thaw only where neither the agent nor its domain is still suspended

@@ -14,6 +14,7 @@ from governance.policies import DEFAULT_SLA_SECONDS, LEVELS
 from governance.services import level_inbox_id
 from governance.snapshot import current as governance_snapshot
 from orchestra_site.errors import Conflict, InvalidInput, ProposalAlreadyDecided
+from orchestra_site.formats import change_reason, timestamp
 
 from . import events
 from .models import Escalation, Proposal
@@ -33,10 +34,10 @@ def refuse_after_expiry(locked: Proposal) -> None:
     """Under the row lock: no decision or escalation once ``expires_at`` has passed, whether or not
     the expiry is recorded yet. Raises ``ProposalAlreadyDecided`` with code ``expired`` (409)."""
     if locked.status == Status.EXPIRED or _past_expiry(locked, timezone.now()):
-        when = locked.expires_at.isoformat() if locked.expires_at else None
+        when = timestamp(locked.expires_at) if locked.expires_at else None
         raise ProposalAlreadyDecided(f"Expired at {when}: no decision is accepted after expires_at.",
                                      code="expired", status=Status.EXPIRED, expires_at=when, decided_by=None,
-                                     decided_at=(locked.decided_at or locked.expires_at).isoformat())
+                                     decided_at=timestamp(locked.decided_at or locked.expires_at))
 
 
 def expiry_first(service):
@@ -120,7 +121,7 @@ def proposal_escalate(*, proposal: Proposal, reason: str, by=None, to_level: str
         p.level, p.inbox_id = target, level_inbox_id(p.agent.domain, target)
         sla = governance_sla(p)
         p.sla_due_at = timezone.now() + timedelta(seconds=sla)
-        p._change_reason = f"escalated to {target}: {reason}"
+        p._change_reason = change_reason(f"escalated to {target}: {reason}")
         p.save()
         Escalation.objects.create(proposal=p, from_inbox_id=old_inbox, to_inbox_id=p.inbox_id, to_level=target,
                                   reason=reason, by=by)

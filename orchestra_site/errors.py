@@ -42,6 +42,10 @@ class InvalidInput(ApplicationError):
         super().__init__(message, field=field, **extra)
         self.field = field
 
+    def as_dict(self) -> dict:
+        """As a schema error's body: ``field`` names it, and ``errors`` lists it (the only one)."""
+        return {**super().as_dict(), "errors": [{"field": self.field, "detail": self.message, "code": self.code}]}
+
 
 class Conflict(ApplicationError):
     status = 409

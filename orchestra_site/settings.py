@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "csp",
     "simple_history",
     "django_q",
+    "ninja",  # serves /api/docs (Swagger UI) from its bundled static files, not a CDN
     "governance",
     "inbox",
     "incidents",

@@ -21,7 +21,7 @@ def test_it_creates_a_proposal(agent_client, proposal_body, agent):
     body = r.json()
     assert body["status"] == "pending" and body["decision"] is None
     assert body["agent"] == agent.name
-    assert body["cost_usd"] == "0.40" or float(body["cost_usd"]) == 0.4
+    assert body["cost_usd"] == "0.40"
     assert Proposal.objects.get(pk=body["id"]).args == proposal_body["args"]
 
 
@@ -69,7 +69,7 @@ def test_schema_errors_are_422_naming_the_field(agent_client, proposal_body, fie
         body[field] = value
     r = agent_client.post_json(P, body)
     assert r.status_code == 422
-    assert field in str(r.json())
+    assert r.json()["field"] == field
     assert Proposal.objects.count() == 0
 
 
@@ -81,7 +81,7 @@ def test_expiry_must_be_in_the_future(agent_client, proposal_body):
 
 def test_malformed_json_is_a_client_error(agent_client):
     r = agent_client.post(P, data=b"{not json", content_type="application/json")
-    assert r.status_code in (400, 422)
+    assert r.status_code == 400 and r.json()["code"] == "malformed_body"
 
 
 @override_settings(ORCHESTRA_MAX_BODY_BYTES=10_000)
@@ -174,7 +174,7 @@ def test_each_verdict(agent_client, alice_client, alice, proposal_body, decision
 def test_bad_decisions_are_422_naming_the_field(agent_client, alice_client, proposal_body, decision, field):
     pid = agent_client.post_json(P, proposal_body).json()["id"]
     r = alice_client.post_json(f"{P}/{pid}/decision", decision)
-    assert r.status_code == 422 and field in str(r.json())
+    assert r.status_code == 422 and r.json()["field"] == field
     assert Proposal.objects.get(pk=pid).status == "pending"
 
 

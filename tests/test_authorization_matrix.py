@@ -132,7 +132,7 @@ def test_api(world, role, op, expected):
             assert effect(op, world)
     else:
         assert r.status_code == expected, r.content
-        assert "detail" in r.json() or "message" in r.json()
+        assert isinstance(r.json()["detail"], str) and isinstance(r.json()["code"], str)
         assert not effect(op, world)
 
 

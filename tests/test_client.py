@@ -101,9 +101,8 @@ def test_submit_with_a_reused_key_and_another_body_is_a_conflict(client, proposa
 def test_invalid_body_raises_validation_failed_naming_the_field(client):
     with pytest.raises(ValidationFailed) as err:
         client.submit(action="Not An Action", summary="x")
-    assert err.value.status == 422
-    assert isinstance(err.value.detail, list)
-    assert "action" in str(err.value)
+    assert err.value.status == 422 and err.value.code == "invalid"
+    assert err.value.body["field"] == "action" and err.value.detail.startswith("action: ")
 
 
 def test_an_args_contract_error_names_the_json_path(client):

@@ -256,7 +256,7 @@ def test_suspending_without_a_token_is_401(client, agent):
 @pytest.mark.parametrize("path", ["agents/deploy-bot/suspend", "domains/platform/suspend"])
 def test_an_agent_token_cannot_suspend(platform, agent, agent_client, path):
     r = agent_client.post_json(f"{G}/{path}", {"reason": "Stop me."})
-    assert r.status_code in (403, 404)
+    assert r.status_code == 403 and r.json()["code"] == "reviewer_required"
     platform.refresh_from_db()
     agent.refresh_from_db()
     assert not platform.is_suspended and agent.is_active

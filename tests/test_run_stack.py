@@ -74,20 +74,28 @@ class Stack:
     """``manage.py run_stack --no-fleet --port <free>`` in a session of its own (as a terminal would
     have it), its output in a file."""
 
-    def __init__(self, database_url: str, tmp_path: Path):
+    def __init__(self, database_url: str, tmp_path: Path, *, output_to_pipe: bool = False):
         self.id = uuid.uuid4().hex
         self.port = _free_port()
         self.log = tmp_path / "run_stack.log"
+        self.pipe = None  # with output_to_pipe: the read end of run_stack's stdout (a terminal's stand-in)
         env = {**os.environ, "DATABASE_URL": database_url, MARKER: self.id, "PYTHONUNBUFFERED": "1"}
         env.pop("REDIS_URL", None)
-        with self.log.open("wb") as out:
+        with self.log.open("wb") as log:
+            out = log
+            if output_to_pipe:
+                self.pipe, out = os.pipe()  # 64 KiB of buffer: more than the start-up output
             self.proc = subprocess.Popen(
                 [sys.executable, "manage.py", "run_stack", "--no-fleet", "--port", str(self.port)],
                 cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+            if output_to_pipe:
+                os.close(out)
 
     def output(self) -> str:
+        if self.pipe is not None:
+            return "(output in a pipe)"
         return self.log.read_text(errors="replace")
 
     def wait_until_serving(self, timeout: float = 90) -> None:
@@ -97,7 +105,7 @@ class Stack:
             assert time.monotonic() < deadline, f"no server on port {self.port}:\n{self.output()}"
             time.sleep(0.2)
         # the server answers; wait for the banner and for the task cluster's processes to be there
-        while "Orchestra is up at" not in self.output() or not any(
+        while (self.pipe is None and "Orchestra is up at" not in self.output()) or not any(
                 "qcluster" in cmd for cmd in _marked(self.id).values()):
             assert time.monotonic() < deadline, f"no banner or no qcluster:\n{self.output()}"
             time.sleep(0.2)
@@ -115,13 +123,27 @@ class Stack:
 
 
 @pytest.fixture
-def stack(database_url, tmp_path):
-    stack = Stack(database_url, tmp_path)
-    yield stack
-    if stack.proc.poll() is None:
-        stack.proc.kill()
-        stack.proc.wait()
-    stack.kill_leftovers()
+def make_stack(database_url, tmp_path):
+    stacks = []
+
+    def make(**kwargs) -> Stack:
+        stacks.append(Stack(database_url, tmp_path, **kwargs))
+        return stacks[-1]
+
+    yield make
+    for stack in stacks:
+        if stack.proc.poll() is None:
+            stack.proc.kill()
+            stack.proc.wait()
+        stack.kill_leftovers()
+        if stack.pipe is not None:
+            with contextlib.suppress(OSError):
+                os.close(stack.pipe)
+
+
+@pytest.fixture
+def stack(make_stack):
+    return make_stack()
 
 
 def test_ctrl_c_stops_every_process(stack):
@@ -159,3 +181,15 @@ def test_when_one_process_dies_the_others_are_stopped(stack):
     assert stack.wait() == 1, stack.output()
     assert _wait_all_gone(stack.id) == {}, stack.output()
     assert "exited on its own" in stack.output()
+
+
+def test_closing_the_terminal_stops_every_process(make_stack):
+    stack = make_stack(output_to_pipe=True)
+    stack.wait_until_serving()
+
+    os.close(stack.pipe)  # the terminal is gone: writing to it fails from now on ...
+    stack.pipe = None
+    os.killpg(stack.proc.pid, signal.SIGHUP)  # ... and the foreground group gets SIGHUP
+
+    stack.wait()
+    assert _wait_all_gone(stack.id) == {}

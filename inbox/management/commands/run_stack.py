@@ -4,12 +4,15 @@ the django-q2 cluster and the demo fleet), supervised by honcho.
 honcho's ``Manager`` does the supervising: each process in its own process group, output prefixed by
 its name, Ctrl-C or SIGTERM stops them all (SIGTERM to each group, SIGKILL after honcho's 5 s), and
 if one exits on its own the others are stopped. What is Orchestra's own stays here: the pre-flight
-checks, the variables the Procfile reads (from this command's options), and the banner with the URL
-and the demo logins, printed once the server accepts connections.
+checks, the variables the Procfile reads (from this command's options), the banner with the URL
+and the demo logins, printed once the server accepts connections, and two cases honcho leaves
+open: SIGHUP (the terminal closed) stops the stack like SIGTERM, and if honcho itself fails (e.g.
+our output went away) every process is killed rather than left running.
 
 Exit status: 0 after Ctrl-C or SIGTERM; 1 when a process exited on its own or the server did not
 come up.
 """
+import contextlib
 import datetime
 import os
 import signal
@@ -47,6 +50,13 @@ def _accepts(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def _hangup_as_sigterm(signum, frame) -> None:
+    """SIGHUP (the terminal closed) stops the stack like SIGTERM. honcho's output readers are forked
+    with this handler and ignore SIGTERM, so in them it does nothing: they keep reading until their
+    process ends, as honcho needs."""
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def stack_processes(*, fleet: bool) -> dict[str, str]:
@@ -128,12 +138,19 @@ class Command(BaseCommand):
         watcher = threading.Thread(target=self._announce_when_up, name="run_stack-banner", daemon=True,
                                    args=(manager, url_host, port, banner, done))
         watcher.start()
+        signal.signal(signal.SIGHUP, _hangup_as_sigterm)  # honcho handles SIGINT and SIGTERM only
         try:
             manager.loop()  # returns once every process has exited
+        except BaseException:
+            # honcho failed mid-way, e.g. our stdout went away (BrokenPipeError while printing): leave
+            # nothing running. Printing is what may fail, so honcho's own notes go nowhere.
+            printer.output = open(os.devnull, "w")  # noqa: SIM115 - for the rest of this process
+            manager.kill()
+            raise
         finally:
             done.set()
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
         watcher.join(timeout=2)
 
         if self._failure is None and manager.returncode in _STOP_STATUSES:
@@ -167,7 +184,8 @@ class Command(BaseCommand):
         return Message(type="line", data=line + "\n", time=datetime.datetime.now(), name=NAME, colour=None)
 
     def _say(self, printer: Printer, line: str) -> None:
-        printer.write(self._message(line))
+        with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+            printer.write(self._message(line))
 
     def _banner(self, base_url: str, *, mode: str, fleet: bool, fleet_rate: float) -> list[str]:
         usernames = [u[0] for u in USERS]

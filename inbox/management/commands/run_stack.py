@@ -145,7 +145,8 @@ class Command(BaseCommand):
             # honcho failed mid-way, e.g. our stdout went away (BrokenPipeError while printing): leave
             # nothing running. Printing is what may fail, so honcho's own notes go nowhere.
             printer.output = open(os.devnull, "w")  # noqa: SIM115 - for the rest of this process
-            manager.kill()
+            with contextlib.suppress(KeyError):  # a process that never reported its pid
+                manager.kill()
             raise
         finally:
             done.set()

@@ -1,6 +1,9 @@
 # Shared by scripts/up and scripts/test (sourced, not run): go to the repository root, make sure
-# .venv exists with Python 3.11 or newer, and (re)install the project with its dev extras when
-# pyproject.toml changed since the last install (a stamp file in .venv remembers its hash).
+# .venv exists with Python 3.11 or newer, and (re)install from the lock when pyproject.toml or a
+# requirements*.txt changed since the last install (a stamp file in .venv remembers their hash):
+# every dependency, pinned and hash-checked, from requirements-dev.txt, then the project itself
+# (editable, --no-deps, built with the locked setuptools: nothing comes from outside the lock).
+# The lock files are refreshed by scripts/lock.
 # PYTHON=/path/to/python3.x overrides the interpreter used to create .venv (default: python3).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,10 +36,17 @@ elif ! _orchestra_python_ok .venv/bin/python; then
 fi
 
 _orchestra_stamp=.venv/.orchestra-install-stamp
-_orchestra_hash="$(.venv/bin/python -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())')"
+_orchestra_hash="$(.venv/bin/python -c '
+import glob, hashlib
+digest = hashlib.sha256()
+for name in ["pyproject.toml", *sorted(glob.glob("requirements*.txt"))]:
+    digest.update(name.encode() + b"\0" + open(name, "rb").read())
+print(digest.hexdigest())')"
 if [ "$(cat "$_orchestra_stamp" 2>/dev/null || true)" != "$_orchestra_hash" ]; then
-    echo "Installing Orchestra and its dependencies into .venv (quietly; a minute or two the first time) …"
-    if ! .venv/bin/python -m pip install --disable-pip-version-check -e '.[dev]' > .venv/pip-install.log 2>&1; then
+    echo "Installing Orchestra and its dependencies from the lock into .venv (quietly; a minute or two the first time) …"
+    if ! { .venv/bin/python -m pip install --disable-pip-version-check --require-hashes -r requirements-dev.txt \
+           && .venv/bin/python -m pip install --disable-pip-version-check --no-deps --no-build-isolation -e . ; } \
+           > .venv/pip-install.log 2>&1; then
         tail -n 40 .venv/pip-install.log >&2
         echo "pip install failed; the whole log is in .venv/pip-install.log" >&2
         exit 1

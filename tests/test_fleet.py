@@ -190,65 +190,7 @@ def test_the_command_needs_the_demo_agents(db):
 
 # --- run_stack: supervision -----------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_stack(*args):
-    """``manage.py run_stack --no-fleet`` on a free port and the test database; returns the process,
-    the child pids it reported and its output lines so far (once the server is up)."""
-    import re
-
-    with connection.cursor():
-        pass
-    env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "run_stack", "--no-fleet", "--port", str(_free_port()), *args],
-        cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    lines, pids = [], {}
-    deadline = time.monotonic() + 60
-    for line in proc.stdout:
-        lines.append(line)
-        if m := re.search(r"started (\w+) \(pid (\d+)\)", line):
-            pids[m[1]] = int(m[2])
-        if "Orchestra is up at" in line or time.monotonic() > deadline:
-            break
-    return proc, pids, lines
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
-def test_run_stack_stops_all_children_on_sigterm(transactional_db):
-    import signal
-
-    proc, pids, lines = _start_stack()
-    assert set(pids) == {"web", "worker"}, lines
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0, out
-    assert "all stopped" in out
-    assert all(_gone(pid) for pid in pids.values())
-
-
-def test_run_stack_exits_non_zero_when_a_child_dies(transactional_db):
-    import signal
-
-    proc, pids, lines = _start_stack()
-    os.kill(pids["web"], signal.SIGKILL)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 1, out
-    assert "web exited" in out
-    assert _gone(pids["worker"])
-
+# Supervision (Ctrl-C, SIGTERM, a process that dies) is tested in tests/test_run_stack.py.
 
 def test_run_stack_refuses_several_workers_without_redis(settings):
     from django.core.management.base import CommandError

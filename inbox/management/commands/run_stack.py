@@ -1,51 +1,39 @@
-"""Run the whole stack in one terminal: the ASGI server (uvicorn), the django-q2 cluster and the demo fleet.
+"""Run the whole stack in one terminal: the processes of the top-level ``Procfile`` (the ASGI server,
+the django-q2 cluster and the demo fleet), supervised by honcho.
 
-Each runs as a child process in its own process group, with its output prefixed by its name.
-Ctrl-C or SIGTERM stops them all (demo fleet first, so it revokes its tokens); if one of them
-exits on its own, the others are stopped and this command exits with status 1.
+honcho's ``Manager`` does the supervising: each process in its own process group, output prefixed by
+its name, Ctrl-C or SIGTERM stops them all (SIGTERM to each group, SIGKILL after honcho's 5 s), and
+if one exits on its own the others are stopped. What is Orchestra's own stays here: the pre-flight
+checks, the variables the Procfile reads (from this command's options), the banner with the URL
+and the demo logins, printed once the server accepts connections, and two cases honcho leaves
+open: SIGHUP (the terminal closed) stops the stack like SIGTERM, and if honcho itself fails (e.g.
+our output went away) every process is killed rather than left running.
+
+Exit status: 0 after Ctrl-C or SIGTERM; 1 when a process exited on its own or the server did not
+come up.
 """
 import contextlib
-import ctypes
+import datetime
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+from honcho.environ import parse_procfile
+from honcho.manager import SIGNALS, Manager
+from honcho.printer import Message, Printer
 
 from inbox.management.commands.seed_demo import DEMO_PASSWORD, USERS
 
-GRACE_SECONDS = 15  # per child, after SIGTERM, before SIGKILL of its whole process group
-try:
-    _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork
-except OSError:  # pragma: no cover - not Linux
-    _LIBC = None
-
-
-def _die_with_parent():
-    """In the child, before exec: get SIGTERM if the supervisor dies (Linux ``PR_SET_PDEATHSIG``),
-    so even a ``kill -9`` of run_stack leaves no orphans."""
-    if _LIBC is not None and sys.platform.startswith("linux"):
-        _LIBC.prctl(1, signal.SIGTERM)
-
-
-@dataclass
-class Child:
-    name: str
-    argv: list[str]
-    proc: subprocess.Popen | None = None
-    reader: threading.Thread | None = field(default=None, repr=False)
-    expected_exit: bool = False
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+NAME = "run_stack"  # the prefix of this command's own lines
+SERVER_UP_TIMEOUT = 60  # seconds for the server to accept connections before everything is stopped
+_STOP_STATUSES = {spec["rc"] for spec in SIGNALS.values()}  # what honcho reports after SIGINT/SIGTERM
 
 
 def _url_host(host: str) -> str:
@@ -64,9 +52,51 @@ def _accepts(host: str, port: int) -> bool:
         return False
 
 
+def _hangup_as_sigterm(signum, frame) -> None:
+    """SIGHUP (the terminal closed) stops the stack like SIGTERM. honcho's output readers are forked
+    with this handler and ignore SIGTERM, so in them it does nothing: they keep reading until their
+    process ends, as honcho needs."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def stack_processes(*, fleet: bool) -> dict[str, str]:
+    """The Procfile's process types to run, name -> shell command (``fleet`` only when asked).
+
+    Raises CommandError when the Procfile is missing or lacks ``web`` or ``worker``."""
+    path = settings.BASE_DIR / "Procfile"
+    try:
+        processes = dict(parse_procfile(path.read_text()).processes)
+    except OSError as exc:
+        raise CommandError(f"Cannot read {path}: {exc}") from exc
+    wanted = ["web", "worker", *(["fleet"] if fleet else [])]
+    missing = [name for name in wanted if name not in processes]
+    if missing:
+        raise CommandError(f"{path} has no {', '.join(missing)} process.")
+    return {name: processes[name] for name in wanted}
+
+
+def stack_env(*, host: str, port: int, workers: int, access_log: bool, base_url: str,
+              fleet_rate: float) -> dict[str, str]:
+    """The environment of every child: this one, plus what the Procfile reads, with this interpreter's
+    directory first on PATH (so ``uvicorn`` and ``python`` are the ones of this virtualenv)."""
+    env = dict(os.environ)
+    bindir = os.path.dirname(sys.executable)
+    env.update({
+        "PATH": os.pathsep.join([bindir, env["PATH"]]) if env.get("PATH") else bindir,
+        "PYTHONUNBUFFERED": "1",
+        "PORT": str(port),
+        "UVICORN_HOST": host,
+        "WEB_CONCURRENCY": str(workers),
+        "UVICORN_ACCESS_LOG": "true" if access_log else "false",
+        "ORCHESTRA_FLEET_URL": base_url,
+        "ORCHESTRA_FLEET_RATE": f"{fleet_rate:g}",
+    })
+    return env
+
+
 class Command(BaseCommand):
     help = ("Run Orchestra: uvicorn (ASGI: HTTP and WebSockets), the django-q2 cluster (webhooks) and the "
-            "demo fleet, supervised. Ctrl-C stops everything.")
+            "demo fleet, from the Procfile, supervised by honcho. Ctrl-C stops everything.")
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -90,121 +120,75 @@ class Command(BaseCommand):
         base_url = f"http://{url_host}:{port}"
         if _accepts(url_host, port):
             raise CommandError(f"Something already listens on {url_host}:{port}; stop it or pass --port.")
+        processes = stack_processes(fleet=not no_fleet)
+        env = stack_env(host=host, port=port, workers=workers, access_log=access_log, base_url=base_url,
+                        fleet_rate=fleet_rate)
+        banner = self._banner(base_url, mode="production (Redis)" if settings.REDIS_URL else "embedded",
+                              fleet=not no_fleet, fleet_rate=fleet_rate)
+        connections.close_all()  # honcho forks a reader per process: no database connection to share
 
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._stop_signal: str | None = None
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._on_signal)
+        printer = Printer(sys.stdout)
+        manager = Manager(printer)
+        for name, cmd in processes.items():
+            manager.add_process(name, cmd, env=env, cwd=str(settings.BASE_DIR))
+        printer.width = max(printer.width, len(NAME))
 
-        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        web = Child("web", [
-            sys.executable, "-m", "uvicorn", "orchestra_site.asgi:application", "--host", host, "--port", str(port),
-            "--lifespan", "off", "--timeout-graceful-shutdown", "5",
-            *(["--workers", str(workers)] if workers > 1 else []),
-            *([] if access_log else ["--no-access-log"]),
-        ])
-        worker = Child("worker", [*manage, "qcluster"])
-        fleet = Child("fleet", [*manage, "run_demo_fleet", "--base-url", base_url, "--rate", str(fleet_rate)])
-        children = [web, worker]
-
-        status = 0
+        self._failure: str | None = None
+        done = threading.Event()
+        watcher = threading.Thread(target=self._announce_when_up, name="run_stack-banner", daemon=True,
+                                   args=(manager, url_host, port, banner, done))
+        watcher.start()
+        signal.signal(signal.SIGHUP, _hangup_as_sigterm)  # honcho handles SIGINT and SIGTERM only
         try:
-            self._start(web)
-            self._start(worker)
-            if not self._wait_for_server(web, url_host, port):
-                status = 1
-            else:
-                self._banner(base_url, mode="production (Redis)" if settings.REDIS_URL else "embedded",
-                             fleet=not no_fleet, fleet_rate=fleet_rate)
-                if not no_fleet:
-                    children.append(fleet)
-                    self._start(fleet)
-                status = self._supervise(children)
+            manager.loop()  # returns once every process has exited
+        except BaseException:
+            # honcho failed mid-way, e.g. our stdout went away (BrokenPipeError while printing): leave
+            # nothing running. Printing is what may fail, so honcho's own notes go nowhere.
+            printer.output = open(os.devnull, "w")  # noqa: SIM115 - for the rest of this process
+            with contextlib.suppress(KeyError):  # a process that never reported its pid
+                manager.kill()
+            raise
         finally:
-            self._stop_all([fleet, web, worker])
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        if status:
-            raise SystemExit(status)
-        self._say("run_stack", "all stopped.")
+            done.set()
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
+        watcher.join(timeout=2)
 
-    # --- processes ----------------------------------------------------------------------------------
-
-    def _start(self, child: Child) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        child.proc = subprocess.Popen(  # noqa: S603 - our own argv: this interpreter, manage.py, uvicorn
-            child.argv, cwd=settings.BASE_DIR, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
-            text=True, errors="replace", bufsize=1,
-        )
-        child.reader = threading.Thread(target=self._pump, args=(child,), daemon=True, name=f"out-{child.name}")
-        child.reader.start()
-        self._say("run_stack", f"started {child.name} (pid {child.proc.pid}): {' '.join(child.argv[1:4])} …")
-
-    def _pump(self, child: Child) -> None:
-        for line in child.proc.stdout:
-            self._say(child.name, line.rstrip("\n"))
-
-    def _say(self, name: str, line: str) -> None:
-        with self._lock:
-            sys.stdout.write(f"{name:>9} | {line}\n")
-            sys.stdout.flush()
-
-    def _on_signal(self, signum, frame) -> None:
-        if self._stop.is_set():  # a second Ctrl-C: stop waiting politely
-            self._stop_signal = "again"
+        if self._failure is None and manager.returncode in _STOP_STATUSES:
+            self._say(printer, "all stopped.")
             return
-        self._stop_signal = signal.Signals(signum).name
-        self._stop.set()
+        self._say(printer, self._failure or "a process exited on its own (see above); all stopped.")
+        raise SystemExit(1)
 
-    def _wait_for_server(self, web: Child, host: str, port: int, timeout: float = 60) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self._stop.is_set():
-            if not web.running:
-                self._say("run_stack", f"the server exited with status {web.proc.returncode} before it was up.")
-                return False
+    # --- the banner, once the server is up -------------------------------------------------------------
+
+    def _announce_when_up(self, manager: Manager, host: str, port: int, banner: list[str],
+                          done: threading.Event) -> None:
+        """In a thread: wait for the server to accept connections, then print the banner through the
+        manager's event queue (in order with the processes' output). If it does not come up within
+        SERVER_UP_TIMEOUT, SIGTERM ourselves so that honcho stops everything."""
+        deadline = time.monotonic() + SERVER_UP_TIMEOUT
+        while not done.is_set():
             if _accepts(host, port):
-                return True
-            self._stop.wait(0.2)
-        if not self._stop.is_set():
-            self._say("run_stack", f"the server did not accept connections within {timeout:.0f} s.")
-            return False
-        return True
+                for line in banner:
+                    manager.events.put(self._message(line))
+                return
+            if time.monotonic() > deadline:
+                self._failure = f"the server did not accept connections within {SERVER_UP_TIMEOUT} s."
+                manager.events.put(self._message(self._failure + " Stopping everything."))
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            done.wait(0.2)
 
-    def _supervise(self, children: list[Child]) -> int:
-        """Block until a signal (returns 0) or until a child exits (returns 1)."""
-        while not self._stop.wait(0.5):
-            for child in children:
-                if not child.running:
-                    self._say("run_stack", f"{child.name} exited with status {child.proc.returncode}; "
-                                           "stopping everything.")
-                    return 1
-        self._say("run_stack", f"{self._stop_signal}: stopping …")
-        return 0
+    @staticmethod
+    def _message(line: str) -> Message:
+        return Message(type="line", data=line + "\n", time=datetime.datetime.now(), name=NAME, colour=None)
 
-    def _stop_all(self, children: list[Child]) -> None:
-        """SIGTERM each running child in turn (the fleet first), wait, then SIGKILL what is left of
-        each child's process group, grandchildren included."""
-        for child in children:
-            if child.proc is None:
-                continue
-            if child.running:
-                with contextlib.suppress(ProcessLookupError):
-                    child.proc.send_signal(signal.SIGTERM)
-                try:
-                    child.proc.wait(timeout=GRACE_SECONDS)
-                except subprocess.TimeoutExpired:
-                    self._say("run_stack", f"{child.name} did not stop within {GRACE_SECONDS} s; killing it.")
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(child.proc.pid, signal.SIGKILL)  # leftovers in its group (e.g. q2 workers)
-            child.proc.wait()
-            if child.reader is not None:
-                child.reader.join(timeout=2)
+    def _say(self, printer: Printer, line: str) -> None:
+        with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+            printer.write(self._message(line))
 
-    # --- output -------------------------------------------------------------------------------------
-
-    def _banner(self, base_url: str, *, mode: str, fleet: bool, fleet_rate: float) -> None:
+    def _banner(self, base_url: str, *, mode: str, fleet: bool, fleet_rate: float) -> list[str]:
         usernames = [u[0] for u in USERS]
         existing = set(get_user_model().objects.filter(username__in=usernames).values_list("username", flat=True))
         reviewers = [u for u in usernames if u != "admin" and u in existing]
@@ -217,5 +201,4 @@ class Command(BaseCommand):
         if fleet:
             lines.append(f"  Demo fleet: 4 agents posting {fleet_rate:g} proposals/s; their decisions show below")
         lines += ["Ctrl-C stops everything.", ""]
-        for line in lines:
-            self._say("run_stack", line)
+        return lines

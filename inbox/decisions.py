@@ -109,6 +109,14 @@ def _decide(p: Proposal, reviewer, rule: Verdict, verdict: str, comment: str) ->
     transaction.on_commit(lambda: after_decision(p))
 
 
+HISTORY_REASON_MAX = 100  # simple-history's ``history_change_reason`` column
+
+
+def history_reason(text: str) -> str:
+    """``text`` cut to fit a history row's change reason (100 characters), ending in "…" when cut."""
+    return text if len(text) <= HISTORY_REASON_MAX else text[:HISTORY_REASON_MAX - 1] + "…"
+
+
 def _supersede_conflicts(p: Proposal) -> None:
     """Approving ``p`` supersedes every proposal still in conflict with it (pending, same resource,
     another agent), marked or not; their agents are told like any decision."""

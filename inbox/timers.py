@@ -37,7 +37,7 @@ def proposal_escalate(*, proposal: Proposal, reason: str, by=None, to_level: str
     if not (reason or "").strip():
         raise InvalidInput("A reason is required to escalate.", field="reason")
     with transaction.atomic():
-        p = Proposal.objects.select_for_update().select_related("agent__domain").get(pk=proposal.pk)
+        p = Proposal.objects.select_for_update(no_key=True).select_related("agent__domain").get(pk=proposal.pk)
         if not p.is_pending:
             raise already_decided(p)
         if p.is_frozen:
@@ -92,7 +92,7 @@ def proposals_escalate_overdue(now=None) -> int:
     count = 0
     for pk in overdue_ids(now):
         with transaction.atomic():
-            p = (Proposal.objects.select_for_update(of=("self",)).select_related("agent__domain")
+            p = (Proposal.objects.select_for_update(no_key=True, of=("self",)).select_related("agent__domain")
                  .filter(pk=pk, status=Status.PENDING, is_frozen=False, sla_due_at__lt=now).first())
             if p is None:
                 continue
@@ -124,7 +124,7 @@ def proposals_expire_due(now=None) -> int:
     count = 0
     for pk in Proposal.objects.filter(status=Status.PENDING, expires_at__lt=now).values_list("pk", flat=True)[:500]:
         with transaction.atomic():
-            p = Proposal.objects.select_for_update().get(pk=pk)
+            p = Proposal.objects.select_for_update(no_key=True).get(pk=pk)
             if not p.is_pending:
                 continue
             p.status, p.decided_at = Status.EXPIRED, now

@@ -141,3 +141,49 @@ def test_concurrent_proposals_of_several_agents_cannot_overspend_the_domains_bud
 
     assert [r.status_code for r in results] == [201] * BUDGET_POSTS
     assert _budget_outcomes() == (2, BUDGET_POSTS - 2), list(Proposal.objects.values_list("status", "category"))
+
+
+# --- rivals approved at the same moment -----------------------------------------------------------
+
+RIVAL_ROUNDS = 6
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres), "any"])
+@pytest.mark.parametrize("supersede", [False, True])
+def test_approving_rivals_at_the_same_moment_never_deadlocks(platform_inbox, backend, supersede):
+    """Two reviewers each approve one of two rival proposals (same resource, other agents) at once.
+    Each approval locks its proposal and then the pending rivals: without care, each would wait for
+    the other's lock (a deadlock, one request failing). Both answers must be a decision: approved,
+    or 409 when the other approval superseded it first."""
+    from orchestra_site.errors import ProposalAlreadyDecided
+
+    reviewers = [UserFactory(username=f"rev{i}") for i in range(2)]
+    for r in reviewers:
+        r.groups.add(platform_inbox.reviewers)
+    for round_ in range(RIVAL_ROUNDS):
+        pair = [ProposalFactory(inbox=platform_inbox, resource=f"service:r{round_}", risk="low") for _ in range(2)]
+        barrier = threading.Barrier(2)
+        results = [None, None]
+
+        def attempt(i):
+            try:
+                barrier.wait()
+                services.proposal_decide(proposal=pair[i], reviewer=reviewers[i], verdict="approve",
+                                         supersede_conflicts=supersede)
+                results[i] = "approved"
+            except ProposalAlreadyDecided:
+                results[i] = "superseded first"
+            except Exception as exc:  # noqa: BLE001  (the failure this test is about)
+                results[i] = repr(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=attempt, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert set(results) <= {"approved", "superseded first"}, results
+        if not supersede:
+            assert results == ["approved", "approved"]

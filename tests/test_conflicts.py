@@ -351,28 +351,6 @@ def test_the_rivals_inbox_page_marks_its_row(across, alice, bob):
     assert html.count('class="conflict-mark"') == 1
 
 
-@pytest.mark.django_db(transaction=True)
-async def test_a_reviewer_of_the_rivals_inbox_sees_the_conflict_live(across, alice, bob):
-    """Over the real consumer and the in-memory channel layer, after the approval's commit."""
-    from channels.db import database_sync_to_async
-    from channels.routing import URLRouter
-    from channels.testing import WebsocketCommunicator
-
-    from inbox.ws_urls import websocket_urlpatterns
-
-    mine, theirs = across
-    ws = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/inboxes/{theirs.inbox_id}/")
-    ws.scope["user"] = bob
-    assert (await ws.connect())[0]
-    await database_sync_to_async(approve)(mine, alice, supersede_conflicts=True)
-
-    message = await ws.receive_json_from(timeout=3)
-    assert message["event"] == "proposal.conflict" and message["pending_count"] == 1
-    assert message["proposal"]["id"] == str(theirs.pk) and message["approved"]["id"] == str(mine.pk)
-    assert message["approved"]["decided_by"] == "alice"
-    await ws.disconnect()
-
-
 @pytest.mark.parametrize("supersede", [False, True])
 def test_settling_rivals_costs_the_same_queries_for_3_or_20(platform, platform_inbox, alice, supersede):
     from django.db import connection

@@ -92,7 +92,7 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
             if rule.approves:
                 _settle_conflicts(locked, reviewer, supersede=supersede_conflicts)
         else:
-            locked._change_reason = f"{verdict} by {reviewer.get_username()} (awaiting quorum)"
+            locked._change_reason = history_reason(f"{verdict} by {reviewer.get_username()} (awaiting quorum)")
             locked.save()
             transaction.on_commit(lambda: events.announce(locked, "proposal.updated"))
     return Proposal.objects.select_related(*RELATED).get(pk=locked.pk)
@@ -129,8 +129,8 @@ def history_reason(text: str) -> str:
 
 
 def _settle_conflicts(p: Proposal, reviewer, *, supersede: bool) -> None:
-    """``p`` was just approved by ``reviewer`` (in the transaction that locked it): link every pending
-    rival to it; supersede those ``reviewer`` may, if asked; leave the others pending, marked. History
+    """``p`` was just approved by ``reviewer`` (in the transaction that locked it): lock its pending
+    rivals and link them to it; supersede those ``reviewer`` may, if asked; leave the others pending, marked. History
     rows on both sides; events and webhooks after commit. A constant number of queries however many
     rivals wait (bulk updates, with their history rows).
 

@@ -3,9 +3,10 @@ the facts it is given, writes nothing, so submission and the dry-run share it.
 
 The rules, in order (each step's reason is recorded on the proposal and shown to reviewers):
 1. Policies are tried by ``priority`` (lower first), ties broken by the lower id; the first whose
-   every set condition holds wins. No match: the domain's default inbox, one human (safe fallback,
-   never auto-approve). An auto-approve policy that cannot auto-approve (step 3) hands over to the
-   next matching policy that does not auto-approve, or to that fallback.
+   every set condition holds wins. No match: the domain's default inbox, reviewed by humans (safe
+   fallback, never auto-approve; the quorum of step 5). An auto-approve policy that cannot
+   auto-approve (step 3) hands over to the next matching policy that does not auto-approve, or to
+   that fallback.
 2. ``forbid`` refuses the proposal.
 3. ``auto_approve`` holds only if confidence ≥ the policy's ``min_confidence``, no matching policy
    is regulatory, the authority matrix lets the *agent* level decide the action's category, the
@@ -13,8 +14,9 @@ The rules, in order (each step's reason is recorded on the proposal and shown to
    budget or off the tool list it is escalated as a resource request.
 4. The authority matrix can raise the level: a category the agent level must escalate is decided
    at least by the domain orchestrator; one the domain must escalate, by the enterprise board.
-5. Quorum: the policy's, or 2 for high and critical risk, else 1. SLA: the policy's, or critical
-   15 min, high 1 h, medium 4 h, low 24 h.
+5. Quorum: the routing policy's, or when it leaves it blank or no policy matched, 2 for high and
+   critical risk, else 1 (``default_quorum``; README "Quorum and four-eyes", ``Policy.quorum``'s
+   help text). SLA: the policy's, or critical 15 min, high 1 h, medium 4 h, low 24 h.
 """
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -64,6 +66,7 @@ class Evaluation:
 
 
 def default_quorum(risk: str) -> int:
+    """Distinct approvers needed when no policy sets a quorum (none matched, or its quorum is blank)."""
     return 2 if risk in ("high", "critical") else 1
 
 
@@ -116,7 +119,7 @@ def evaluate(f: Facts, snapshot: Snapshot | None = None) -> Evaluation:
     snap = snapshot or current()
     category = snap.action_types.get(f.action, ("", None))[0]
     matching = [p for p in snap.policies if matches(p, f, category)]
-    ev = Evaluation(outcome="review", level=Level.AGENT, category=category, quorum=1,
+    ev = Evaluation(outcome="review", level=Level.AGENT, category=category, quorum=default_quorum(f.risk),
                     sla_seconds=DEFAULT_SLA_SECONDS[f.risk])
     winner = matching[0] if matching else None
     if winner is not None and winner.outcome == Policy.Outcome.AUTO_APPROVE:
@@ -136,9 +139,10 @@ def evaluate(f: Facts, snapshot: Snapshot | None = None) -> Evaluation:
         ev.reasons.append(f"Policy “{winner.name}” (priority {winner.priority}) matched first.")
 
     if winner is None:
-        ev.reasons.append("No other policy matched: safe fallback to the domain's default inbox (one reviewer)."
+        who = "two reviewers" if ev.quorum == 2 else "one reviewer"
+        ev.reasons.append(f"No other policy matched: safe fallback to the domain's default inbox ({who})."
                           if ev.reasons else
-                          "No policy matched: safe fallback to the domain's default inbox (one reviewer).")
+                          f"No policy matched: safe fallback to the domain's default inbox ({who}).")
         return _apply_matrix(_resource_request(ev, f), snap, f)
     _adopt(ev, winner, f)
     if winner.outcome == Policy.Outcome.FORBID:

@@ -38,10 +38,15 @@ def has_budget(agent: Agent) -> bool:
 
 
 def lock_budgets(agent: Agent) -> None:
-    """Inside a transaction: lock the agent's row (and its domain's, when the domain has a budget), so
-    that a concurrent submission of the same agent or domain waits until this one has committed its
-    proposal, and then counts it. Only taken when a budget is set (no cost otherwise)."""
+    """Inside a transaction: lock the agent's row (when the agent has a budget) and its domain's (when
+    the domain has one), so that a concurrent submission of the same agent or domain waits until this
+    one has committed its proposal, and then counts it (PostgreSQL's READ COMMITTED: the next
+    statement sees what was committed meanwhile). Always agent first, then domain, so two submissions
+    cannot deadlock. ``FOR NO KEY UPDATE``: it does not block the inserts and updates that merely
+    reference the row (a proposal's foreign key to its agent, an agent's to its domain). On SQLite,
+    ``BEGIN IMMEDIATE`` already serialises the transactions. Called by ``inbox.submission`` only when
+    ``has_budget`` (no lock, no query otherwise)."""
     if agent.daily_budget_usd is not None:
-        Agent.objects.select_for_update().filter(pk=agent.pk).values_list("pk").first()
+        Agent.objects.select_for_update(no_key=True).filter(pk=agent.pk).values_list("pk").first()
     if agent.domain.daily_budget_usd is not None:
-        Domain.objects.select_for_update().filter(pk=agent.domain_id).values_list("pk").first()
+        Domain.objects.select_for_update(no_key=True).filter(pk=agent.domain_id).values_list("pk").first()

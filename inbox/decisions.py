@@ -1,19 +1,29 @@
 """Decisions: reviewers' votes, quorum and four-eyes, the decision itself and what it supersedes.
 
-Each decision locks the proposal row (``SELECT … FOR UPDATE``; SQLite serialises writers with BEGIN
-IMMEDIATE), so it is taken exactly once; the loser learns who won (409). Live events and the agent's
+Each decision locks the proposal row (``SELECT … FOR NO KEY UPDATE``: exclusive among deciders, yet
+not blocking rows that merely reference it; SQLite serialises writers with BEGIN IMMEDIATE), so it
+is taken exactly once; the loser learns who won (409). Live events and the agent's
 callback are queued with ``transaction.on_commit``.
+
+Conflicts: approving a proposal settles its pending rivals (same resource, other agents). Superseding
+is the approving reviewer's explicit choice (``supersede_conflicts``, off by default) and reaches only
+rivals in inboxes where that reviewer may decide (``permissions.can_decide``) that are not frozen;
+every other rival stays pending for its own reviewers, linked to the approved proposal, marked live
+in its inbox (``proposal.conflict``) and with a history row saying which rival was approved, by whom
+and why it was left. The approved proposal's history says what it superseded and what it left.
 """
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from governance.action_types import validate_args
 from governance.models import Agent
 from orchestra_site.errors import Conflict, InvalidInput
+from orchestra_site.formats import change_reason
 
-from . import events, selectors
+from . import events, permissions, selectors
 from .models import Proposal, Vote
 from .outcomes import after_decision, already_decided
 from .timers import expiry_first, refuse_after_expiry
@@ -54,7 +64,7 @@ def _check_verdict(verdict: str, comment: str, args) -> Verdict:
 
 @expiry_first
 def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str = "", args=None,
-                    supersede_conflicts: bool = True) -> Proposal:
+                    supersede_conflicts: bool = False) -> Proposal:
     """Record ``reviewer``'s verdict on a pending proposal; decide it when the rules say so.
 
     The caller has checked ``permissions.access_proposal(reviewer, id, for_decision=True)``.
@@ -63,7 +73,9 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
       the approvals given since the last edit reach its quorum *and* one of them comes from someone
       who neither owns the proposing agent nor edited the args (four-eyes). An edit's args must also
       keep the action type's contract.
-    - approving can supersede pending conflicting proposals (their agents are told).
+    - approving settles the pending conflicting proposals (module docstring): with
+      ``supersede_conflicts`` those in inboxes where ``reviewer`` may decide are superseded (their
+      agents are told); all others stay pending, linked and marked as conflicting.
     Raises ``ProposalAlreadyDecided`` (409, names who decided first; code ``expired`` once past
     ``expires_at``), ``Conflict`` (409: frozen, or this reviewer already voted), ``InvalidInput``
     (422: bad verdict, missing comment or args).
@@ -72,7 +84,7 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
     if rule.needs_args:
         validate_args(proposal.action, args)
     with transaction.atomic():
-        locked = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        locked = Proposal.objects.select_for_update(no_key=True).get(pk=proposal.pk)
         refuse_after_expiry(locked)
         if not locked.is_pending:
             raise already_decided(locked)
@@ -86,10 +98,10 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
             locked.final_args = args
         if not rule.approves or _quorum_reached(locked):
             _decide(locked, reviewer, rule, verdict, comment)
-            if rule.approves and supersede_conflicts:
-                _supersede_conflicts(locked)
+            if rule.approves:
+                _settle_conflicts(locked, reviewer, supersede=supersede_conflicts)
         else:
-            locked._change_reason = f"{verdict} by {reviewer.get_username()} (awaiting quorum)"
+            locked._change_reason = change_reason(f"{verdict} by {reviewer.get_username()} (awaiting quorum)")
             locked.save()
             transaction.on_commit(lambda: events.announce(locked, "proposal.updated"))
     return Proposal.objects.select_related(*RELATED).get(pk=locked.pk)
@@ -112,22 +124,80 @@ def _decide(p: Proposal, reviewer, rule: Verdict, verdict: str, comment: str) ->
     p.decision_comment = comment or ""
     if not edited:
         p.final_args = p.args if rule.approves else None
-    p._change_reason = f"{verdict} by {reviewer.get_username()}"
+    p._change_reason = change_reason(f"{verdict} by {reviewer.get_username()}")
     p.save()
     transaction.on_commit(lambda: after_decision(p))
 
 
-def _supersede_conflicts(p: Proposal) -> None:
-    """Approving ``p`` supersedes every proposal still in conflict with it (pending, same resource,
-    another agent), marked or not; their agents are told like any decision."""
+def _settle_conflicts(p: Proposal, reviewer, *, supersede: bool) -> None:
+    """``p`` was just approved by ``reviewer`` (in the transaction that locked it): lock its pending
+    rivals and link them to it; supersede those ``reviewer`` may, if asked; leave the others pending, marked. History
+    rows on both sides; events and webhooks after commit. A constant number of queries however many
+    rivals wait (bulk updates, with their history rows).
+
+    Rivals are locked with ``SKIP LOCKED``: one locked at this moment is being decided (or settled)
+    by someone else, and waiting for it (or for its links) could deadlock with a reviewer approving it
+    while waiting for ``p``. Such a rival is left as it is here (counted in ``p``'s history row); the
+    link made when it was submitted, if any, still shows the two side by side."""
     if not p.resource:
         return
-    rivals = list(selectors.pending_rivals(p).select_for_update())
+    ids = list(selectors.pending_rivals(p).values_list("pk", flat=True))
+    if not ids:
+        return
+    rivals = list(Proposal.objects.filter(pk__in=ids, status=Status.PENDING).select_related("agent", "inbox")
+                  .select_for_update(no_key=True, skip_locked=True, of=("self",)).order_by("created_at"))
     if rivals:
-        p.conflicts_with.add(*rivals)  # the record says what it superseded
+        p.conflicts_with.add(*rivals)  # the record says what it superseded or left
+    decides: dict = {}  # inbox id -> may ``reviewer`` decide there (one permission check per inbox)
+    superseded, left, now = [], [], timezone.now()
     for other in rivals:
-        other.status, other.decided_at = Status.SUPERSEDED, timezone.now()
-        other.decision_comment = f"Superseded: proposal {p.pk} on {p.resource} was approved instead."
-        other._change_reason = f"superseded by {p.pk}"
-        other.save()
-        transaction.on_commit(lambda o=other: after_decision(o))
+        why = _left_pending_because(other, reviewer, supersede, decides)
+        other._why, other.updated_at, other._history_user = why, now, reviewer
+        if why is None:
+            _supersede(other, p, reviewer, now)
+            superseded.append(other)
+        else:
+            other._change_reason = change_reason(  # the short id: it must fit; the page links the proposal
+                f"approved rival {str(p.pk)[:8]} by {reviewer.get_username()}; left pending: {why}")
+            left.append(other)
+    if superseded:
+        bulk_update_with_history(superseded, Proposal, ["status", "decided_at", "decided_by", "decision_comment",
+                                                        "updated_at"])
+        transaction.on_commit(lambda: [after_decision(o) for o in superseded])
+    if left:
+        bulk_update_with_history(left, Proposal, ["updated_at"])
+        transaction.on_commit(lambda: [events.announce_conflict(o, p) for o in left])
+    p._change_reason = change_reason(f"rivals on the resource: {_summary(superseded, left, len(ids) - len(rivals))}")
+    p._history_user = reviewer
+    p.save(update_fields=["updated_at"])
+
+
+def _summary(superseded: list, left: list, busy: int) -> str:
+    """E.g. "superseded 2; left 3 pending (outside alice's authority, supersede not chosen)"."""
+    parts = [f"superseded {len(superseded)}"] if superseded else []
+    if left:
+        parts.append(f"left {len(left)} pending ({', '.join(dict.fromkeys(o._why for o in left))})")
+    if busy:
+        parts.append(f"{busy} being decided by someone else")
+    return "; ".join(parts)
+
+
+def _left_pending_because(other: Proposal, reviewer, supersede: bool, decides: dict) -> str | None:
+    """Why approving may not supersede ``other``, or None when it does."""
+    if other.inbox_id not in decides:
+        decides[other.inbox_id] = other.inbox is not None and permissions.can_decide(reviewer, other.inbox)
+    if not decides[other.inbox_id]:
+        return f"outside {reviewer.get_username()}'s authority"
+    if other.is_frozen:
+        return "frozen"
+    if not supersede:
+        return "supersede not chosen"
+    return None
+
+
+def _supersede(other: Proposal, approved: Proposal, reviewer, now) -> None:
+    who = reviewer.get_username()
+    other.status, other.decided_at, other.decided_by = Status.SUPERSEDED, now, reviewer
+    other.decision_comment = (f"Superseded: proposal {approved.pk} on {approved.resource} was approved instead "
+                              f"by {who}, who chose to supersede its rivals.")
+    other._change_reason = change_reason(f"superseded by {approved.pk}, approved by {who}")

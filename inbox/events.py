@@ -95,3 +95,16 @@ def announce(p: Proposal, event: str, *, inbox_ids=None) -> None:
         _send(inbox_group(inbox_id), {"type": "inbox.event", "data": data, "pending_count": pending_count(inbox_id)})
     if event != "proposal.created" and not p.is_pending:
         _send(proposal_group(p.id), {"type": "proposal.decided", "status": str(p.status)})
+
+
+def announce_conflict(p: Proposal, approved: Proposal) -> None:
+    """Tell the pages of pending ``p``'s inbox that a rival on its resource, ``approved``, was approved
+    and ``p`` was left pending for them: event ``proposal.conflict`` with ``p``'s card and an
+    ``approved`` dict (id, action, resource, status, decided_by) for the mark and its link."""
+    if p.inbox_id is None:
+        return
+    data = json.dumps({"event": "proposal.conflict", "proposal": proposal_card(p), "approved": {
+        "id": str(approved.id), "action": approved.action, "resource": approved.resource,
+        "status": approved.status, "decided_by": approved.decided_by.get_username() if approved.decided_by_id else None,
+    }}, cls=DjangoJSONEncoder)
+    _send(inbox_group(p.inbox_id), {"type": "inbox.event", "data": data, "pending_count": pending_count(p.inbox_id)})

@@ -25,17 +25,10 @@ class DecisionForm(forms.Form):
     )
 
     supersede = forms.BooleanField(
-        required=False, initial=True,
-        help_text="Approving supersedes the pending proposals that conflict with this one.",
+        required=False, initial=False,
+        help_text="Approving also supersedes the pending conflicting proposals in inboxes where you decide "
+                  "(off unless ticked; the others stay pending, marked as conflicting).",
     )
-
-    def __init__(self, data=None, **kwargs):
-        # An unticked checkbox sends nothing; a form without the box (no conflicts) must not read
-        # as "do not supersede", so the box sends a hidden companion field.
-        if data is not None and "supersede_shown" not in data:
-            data = data.copy()
-            data["supersede"] = "on"
-        super().__init__(data, **kwargs)
 
     def clean(self):
         data = super().clean()

@@ -87,7 +87,12 @@ class DecisionIn(InputSchema):
     verdict: Literal["approve", "reject", "edit", "answer"]
     comment: str = Field("", max_length=20_000)
     args: dict[str, Any] | None = Field(None, description="The edited args: with `edit` only (required there).")
-    supersede_conflicts: bool = Field(True, description="Approving supersedes pending conflicting proposals")
+    supersede_conflicts: bool = Field(
+        False, description="Default false. When this approval decides the proposal, also supersede the pending "
+                           "proposals of other agents on the same resource that sit in inboxes where you may "
+                           "decide (their agents are told). The others, and all of them when false, stay "
+                           "pending for their own reviewers, linked to this one and marked as conflicting. "
+                           "Each supersession is in both proposals' history, with who and why.")
 
     @field_validator("args")
     @classmethod

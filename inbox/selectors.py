@@ -30,6 +30,7 @@ def inbox_pending(inbox: Inbox, *, order: str = "newest") -> QuerySet[Proposal]:
     from django.db.models import Case, IntegerField, Value, When
 
     qs = Proposal.objects.filter(inbox=inbox, status=Proposal.Status.PENDING).select_related(*PROPOSAL_RELATED)
+    qs = qs.annotate(approved_conflict=_has_approved_conflict())
     if order == "urgent":
         rank = Case(
             When(risk="critical", then=Value(0)), When(risk="high", then=Value(1)),
@@ -65,6 +66,29 @@ def conflicts_for(proposal: Proposal, user) -> tuple[list[Proposal], int]:
     visible = list(related.filter(inbox__in=inboxes_for(user)).select_related(*PROPOSAL_RELATED)
                    .order_by("-created_at"))
     return visible, related.count() - len(visible)
+
+
+APPROVED = (Proposal.Status.APPROVED, Proposal.Status.EDITED)
+
+
+def _has_approved_conflict():
+    """SQL: the row is linked as conflicting with an approved proposal (a correlated EXISTS on the
+    link table's index, so the inbox page stays one query)."""
+    from django.db.models import Exists, OuterRef
+
+    links = Proposal.conflicts_with.through.objects
+    return Exists(links.filter(from_proposal=OuterRef("pk"), to_proposal__status__in=APPROVED))
+
+
+def approved_conflicts(proposal: Proposal, user) -> list[Proposal]:
+    """The proposals linked as conflicting with ``proposal`` that were approved (most recent first),
+    each with ``visible``: whether ``user`` may view it (the page links only those; for the others it
+    says an approved rival sits in an inbox ``user`` may not see). One query."""
+    from django.db.models import Exists, OuterRef
+
+    may_view = Exists(inboxes_for(user).filter(pk=OuterRef("inbox_id")))
+    return list(proposal.conflicts_with.filter(status__in=APPROVED).select_related("decided_by")
+                .annotate(visible=may_view).order_by("-decided_at"))
 
 
 def pending_rivals(p: Proposal) -> QuerySet[Proposal]:

@@ -2,7 +2,11 @@
 contract, routed by policy (auto-approve, review in an inbox, escalate, forbid) and stored.
 
 ``proposal_submit`` writes inside one transaction and queues its live event (or the agent's callback,
-for an auto-approval) with ``transaction.on_commit``.
+for an auto-approval) with ``transaction.on_commit``. When the agent or its domain has a daily budget,
+that transaction also takes the budget's row locks (``budget.lock_budgets``) before the policies are
+evaluated, so the budget check and the spend (the INSERT) are atomic: concurrent submissions of one
+agent (or domain) are routed exactly as if they had arrived one after the other. Without a budget
+nothing is locked and evaluation runs before the transaction, as cheap as it can be.
 """
 import hashlib
 import json
@@ -106,8 +110,31 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
         return _replay(agent, idempotency_key, digest), False
     validate_args(data["action"], data.get("args") or {})
     limits.check_rate(agent)
-    ev = evaluate(facts_for(agent, data))
+    budgeted = budget.has_budget(agent)
+    ev = None if budgeted else evaluate(facts_for(agent, data))
+    try:
+        with transaction.atomic():
+            if budgeted:  # the budget check and the spend in one transaction, one submission at a time
+                budget.lock_budgets(agent)
+                ev = evaluate(facts_for(agent, data))
+            proposal = _route(agent, data, ev, digest, idempotency_key)
+            proposal.save(force_insert=True)
+            if proposal.is_pending:
+                _mark_conflicts(proposal)
+                transaction.on_commit(lambda: events.announce(proposal, "proposal.created"))
+            elif proposal.callback_url and proposal.status == Status.APPROVED:
+                transaction.on_commit(lambda: tell_agent(proposal))
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        return _replay(agent, idempotency_key, digest), False
+    if proposal.status == Status.REFUSED:
+        raise Forbidden(f"Refused by policy: {ev.reason}", code="forbidden_by_policy", proposal_id=str(proposal.id))
+    return proposal, True
 
+
+def _route(agent: Agent, data: dict, ev: Evaluation, digest: str, idempotency_key: str | None) -> Proposal:
+    """The unsaved proposal, routed as ``ev`` says (refused, auto-approved, or pending in an inbox)."""
     now = timezone.now()
     proposal = Proposal(
         agent=agent, idempotency_key=idempotency_key or None, request_hash=digest, category=ev.category,
@@ -126,24 +153,10 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
         proposal.status, proposal.decided_at = Status.APPROVED, now
         proposal.decision_comment, proposal.final_args = ev.reason, proposal.args
     else:
-        proposal.inbox_id = level_inbox_id(domain, ev.level, ev.target_inbox_id)
+        proposal.inbox_id = level_inbox_id(agent.domain, ev.level, ev.target_inbox_id)
         proposal.sla_due_at = now + timedelta(seconds=ev.sla_seconds) if ev.sla_seconds else None
     proposal._change_reason = f"submitted by agent; {ev.outcome}"
-    try:
-        with transaction.atomic():
-            proposal.save(force_insert=True)
-            if proposal.is_pending:
-                _mark_conflicts(proposal)
-                transaction.on_commit(lambda: events.announce(proposal, "proposal.created"))
-            elif proposal.callback_url and proposal.status == Status.APPROVED:
-                transaction.on_commit(lambda: tell_agent(proposal))
-    except IntegrityError:
-        if not idempotency_key:
-            raise
-        return _replay(agent, idempotency_key, digest), False
-    if proposal.status == Status.REFUSED:
-        raise Forbidden(f"Refused by policy: {ev.reason}", code="forbidden_by_policy", proposal_id=str(proposal.id))
-    return proposal, True
+    return proposal
 
 
 CONFLICTS_MARKED_MAX = 20

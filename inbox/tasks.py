@@ -8,9 +8,16 @@ to the proposal's ``callback_url`` with headers
 a refused connection, a timeout) is retried by a one-off django-q2 ``Schedule`` after 10 s, 30 s,
 90 s, … (×3, capped at an hour), up to ``ORCHESTRA_WEBHOOK_MAX_ATTEMPTS`` attempts in all. The
 cluster's scheduler looks at due schedules about every 30 s, so a retry may start up to that much
-later. Every attempt is kept as a ``WebhookDelivery`` row; a delivery runs again safely (an attempt
-already made, or a proposal already delivered, is skipped), so receivers see each attempt at most once
-but should still treat the proposal id as the idempotency key. Where a callback may go is
+later. Every attempt is kept as a ``WebhookDelivery`` row, unique per (proposal, attempt) and written
+*before* its POST ("in flight"), then completed with the answer. A delivery runs again safely: an
+attempt already made or in flight, or a proposal already delivered, is skipped, and when two runs of
+one attempt race (a task delivered twice by the broker, a retry schedule beside a queued task) the
+unique key lets only one of them post; the other records nothing and returns False. So a receiver
+sees each attempt at most once, except after a crash: a run whose worker died mid-POST leaves its
+attempt in flight, and once no live run can still hold it (``claim_expiry_seconds``: the cluster's
+task timeout plus the POST timeout) a run of the same attempt (the broker's redelivery) takes it over
+and posts it again. Delivery is therefore at least once while the broker redelivers, and receivers
+should still treat the proposal id as the idempotency key. Where a callback may go is
 ``inbox.callbacks``' business (SSRF guard); a refused address is recorded and not retried.
 """
 import hashlib
@@ -22,6 +29,8 @@ from datetime import timedelta
 import httpx
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
@@ -34,6 +43,7 @@ log = logging.getLogger("orchestra.webhooks")
 TASK = "inbox.tasks.deliver_webhook"
 EVENT = "proposal.decided"
 MAX_ERROR_CHARS = 1000
+IN_FLIGHT = "in flight: no answer recorded (yet)"
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -101,19 +111,44 @@ def _post(target: callbacks.Target, body: bytes, headers: dict) -> tuple[int | N
     return r.status_code, r.text[:MAX_ERROR_CHARS]
 
 
+def claim_expiry_seconds() -> float:
+    """How long an in-flight attempt may belong to a live run: the cluster kills a task after its
+    ``timeout`` (``Q_CLUSTER``), and the POST itself lasts at most ``ORCHESTRA_WEBHOOK_TIMEOUT``."""
+    return (settings.Q_CLUSTER.get("timeout") or 60) + settings.ORCHESTRA_WEBHOOK_TIMEOUT
+
+
+def _claim(p: Proposal, attempt: int, stale_before) -> WebhookDelivery | None:
+    """The in-flight row of attempt ``attempt``, written now; or one whose run died (in flight since
+    before ``stale_before``), taken over. None when another run holds or finished the attempt: the
+    unique (proposal, attempt) key refused this one."""
+    try:
+        with transaction.atomic():
+            return WebhookDelivery.objects.create(proposal=p, attempt=attempt, error=IN_FLIGHT)
+    except IntegrityError:
+        dead = WebhookDelivery.objects.filter(proposal=p, attempt=attempt, error=IN_FLIGHT, status_code=None,
+                                              delivered=False, created_at__lt=stale_before)
+        if dead.update(created_at=timezone.now()):  # conditional: of two runs taking over, one wins
+            return WebhookDelivery.objects.get(proposal=p, attempt=attempt)
+        return None
+
+
 def deliver_webhook(proposal_id: str, attempt: int = 1) -> bool:
     """POST the decision of ``proposal_id`` to its callback URL; schedule a retry on failure.
 
     Returns True when the receiver answered 2xx. Skips (returns False) a proposal that no longer
     exists, is still pending, has no callback URL, or was already delivered, and an attempt that
-    was already made."""
+    was already made or that another run is making (module docstring: claimed before the POST)."""
     p = Proposal.objects.select_related("agent", "inbox", "decided_by").filter(pk=proposal_id).first()
     if p is None or not p.callback_url or p.is_pending:
         log.info("webhook %s attempt %s skipped: no decided proposal with a callback URL", proposal_id, attempt)
         return False
-    done = WebhookDelivery.objects.filter(proposal=p)
-    if done.filter(delivered=True).exists() or done.filter(attempt=attempt).exists():
-        log.info("webhook %s attempt %s skipped: already delivered or attempted", p.pk, attempt)
+    stale_before = timezone.now() - timedelta(seconds=claim_expiry_seconds())
+    made = Q(attempt=attempt) & ~Q(error=IN_FLIGHT, created_at__lt=stale_before)  # made, or in flight
+    claim = None
+    if not WebhookDelivery.objects.filter(Q(proposal=p) & (Q(delivered=True) | made)).exists():
+        claim = _claim(p, attempt, stale_before)
+    if claim is None:
+        log.info("webhook %s attempt %s skipped: already delivered, attempted or in flight", p.pk, attempt)
         return False
     body = webhook_body(p)
     headers = {
@@ -126,12 +161,14 @@ def deliver_webhook(proposal_id: str, attempt: int = 1) -> bool:
     try:
         target = callbacks.resolve(p.callback_url)
     except callbacks.UnsafeCallback as exc:  # a rule, not a passing failure: no retry
-        WebhookDelivery.objects.create(proposal=p, attempt=attempt, error=f"refused: {exc}"[:MAX_ERROR_CHARS])
+        claim.error = f"refused: {exc}"[:MAX_ERROR_CHARS]
+        claim.save(update_fields=["error"])
         log.error("webhook %s not sent: %s", p.pk, exc)
         return False
     status, error = _post(target, body, headers)
     ok = status is not None and 200 <= status < 300
-    WebhookDelivery.objects.create(proposal=p, attempt=attempt, status_code=status, error=error, delivered=ok)
+    claim.status_code, claim.error, claim.delivered = status, error, ok
+    claim.save(update_fields=["status_code", "error", "delivered"])
     if ok:
         log.info("webhook %s attempt %s delivered (%s)", p.pk, attempt, status)
     elif attempt < max_attempts():

@@ -70,7 +70,7 @@ def proposal_expire(*, proposal: Proposal, now=None) -> bool:
     if not _past_expiry(proposal, now):
         return False
     with transaction.atomic():
-        p = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        p = Proposal.objects.select_for_update(no_key=True).get(pk=proposal.pk)
         if not _past_expiry(p, now):
             return False
         p.status, p.decided_at = Status.EXPIRED, now
@@ -108,7 +108,7 @@ def proposal_escalate(*, proposal: Proposal, reason: str, by=None, to_level: str
     if not (reason or "").strip():
         raise InvalidInput("A reason is required to escalate.", field="reason")
     with transaction.atomic():
-        p = Proposal.objects.select_for_update().select_related("agent__domain").get(pk=proposal.pk)
+        p = Proposal.objects.select_for_update(no_key=True).select_related("agent__domain").get(pk=proposal.pk)
         refuse_after_expiry(p)
         if not p.is_pending:
             raise already_decided(p)
@@ -117,16 +117,23 @@ def proposal_escalate(*, proposal: Proposal, reason: str, by=None, to_level: str
         target = to_level or next_level(p.level)
         if target is None or LEVELS.index(target) <= LEVELS.index(p.level):
             raise Conflict("Already at the enterprise level: nobody above to escalate to.", code="top_level")
-        old_inbox = p.inbox_id
-        p.level, p.inbox_id = target, level_inbox_id(p.agent.domain, target)
-        sla = governance_sla(p)
-        p.sla_due_at = timezone.now() + timedelta(seconds=sla)
-        p._change_reason = change_reason(f"escalated to {target}: {reason}")
-        p.save()
-        Escalation.objects.create(proposal=p, from_inbox_id=old_inbox, to_inbox_id=p.inbox_id, to_level=target,
-                                  reason=reason, by=by)
-        transaction.on_commit(lambda: events.announce(p, "proposal.moved", inbox_ids=[old_inbox, p.inbox_id]))
+        _move(p, target, reason, by)
     return Proposal.objects.select_related(*RELATED).get(pk=p.pk)
+
+
+def _move(p: Proposal, target: str, reason: str, by) -> None:
+    """Inside the transaction that locked ``p``: move it to ``target``'s inbox, restart its SLA, record
+    the ``Escalation`` and a history row, and announce the move after commit."""
+    old_inbox = p.inbox_id
+    p.level, p.inbox_id = target, level_inbox_id(p.agent.domain, target)
+    p.sla_due_at = timezone.now() + timedelta(seconds=governance_sla(p))
+    p._change_reason = change_reason(f"escalated to {target}: {reason}")
+    if by is not None:
+        p._history_user = by
+    p.save()
+    Escalation.objects.create(proposal=p, from_inbox_id=old_inbox, to_inbox_id=p.inbox_id, to_level=target,
+                              reason=reason, by=by)
+    transaction.on_commit(lambda: events.announce(p, "proposal.moved", inbox_ids=[old_inbox, p.inbox_id]))
 
 
 def governance_sla(p: Proposal) -> int:
@@ -135,23 +142,48 @@ def governance_sla(p: Proposal) -> int:
     return sla or DEFAULT_SLA_SECONDS[p.risk]
 
 
+SWEEP_BATCH = 500
+
+
+def overdue_ids(now) -> list:
+    """Ids of pending, unfrozen proposals past their SLA deadline, most overdue first (at most
+    ``SWEEP_BATCH``). Unlocked: each is locked and checked again before it changes."""
+    overdue = Proposal.objects.filter(status=Status.PENDING, is_frozen=False, sla_due_at__lt=now)
+    return list(overdue.order_by("sla_due_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+
+
 def proposals_escalate_overdue(now=None) -> int:
-    """Escalate every pending, unfrozen proposal past its SLA deadline (run by a django-q2 schedule).
-    At the enterprise level there is nobody above: the deadline is cleared and the miss recorded."""
+    """Escalate every pending, unfrozen proposal past its SLA deadline (run by a django-q2 schedule);
+    returns how many moved. At the enterprise level there is nobody above: the deadline is cleared and
+    the miss recorded (an ``Escalation`` to the same inbox, and a history row), not counted.
+
+    Each proposal is locked (``SELECT … FOR UPDATE``) and checked again (still pending, unfrozen and
+    overdue) in the transaction that changes it, so one decided, frozen or escalated by hand since the
+    list was read is left alone, and several sweeps at once change each proposal once."""
     now = now or timezone.now()
     count = 0
-    overdue = Proposal.objects.filter(status=Status.PENDING, is_frozen=False, sla_due_at__lt=now)
-    for p in overdue.select_related("agent__domain").order_by("sla_due_at")[:500]:
-        due = p.sla_due_at.isoformat(timespec="seconds")
-        if next_level(p.level) is None:
-            with transaction.atomic():
-                Escalation.objects.create(proposal=p, from_inbox_id=p.inbox_id, to_inbox_id=p.inbox_id,
-                                          to_level=p.level, reason=f"SLA missed at the enterprise level (due {due}).")
-                Proposal.objects.filter(pk=p.pk).update(sla_due_at=None)
-            continue
-        try:
-            proposal_escalate(proposal=p, reason=f"SLA missed (due {due}).")
+    for pk in overdue_ids(now):
+        with transaction.atomic():
+            p = (Proposal.objects.select_for_update(no_key=True, of=("self",)).select_related("agent__domain")
+                 .filter(pk=pk, status=Status.PENDING, is_frozen=False, sla_due_at__lt=now).first())
+            if p is None:
+                continue
+            due = p.sla_due_at.isoformat(timespec="seconds")
+            target = next_level(p.level)
+            if target is None:
+                _record_missed_sla(p, f"SLA missed at the enterprise level (due {due}).")
+                continue
+            _move(p, target, f"SLA missed (due {due}).", None)
             count += 1
-        except (Conflict, ProposalAlreadyDecided):
-            continue
     return count
+
+
+def _record_missed_sla(p: Proposal, reason: str) -> None:
+    """Inside the transaction that locked ``p``: nobody above the enterprise level, so clear the
+    deadline (it is not missed again every minute) and record the miss as an ``Escalation`` to the
+    same inbox and in the history."""
+    p.sla_due_at = None
+    p._change_reason = change_reason(reason)
+    p.save(update_fields=["sla_due_at", "updated_at"])
+    Escalation.objects.create(proposal=p, from_inbox_id=p.inbox_id, to_inbox_id=p.inbox_id, to_level=p.level,
+                              reason=reason)

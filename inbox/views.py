@@ -101,6 +101,8 @@ def proposal_detail(request, proposal_id):
         status = 409 if conflict else 422
     my_vote = proposal.votes.filter(reviewer=request.user).first() if can_decide else None
     conflicts, hidden_conflicts = selectors.conflicts_for(proposal, request.user)
+    supersedable = sum(1 for c in conflicts if c.is_pending and not c.is_frozen
+                       and permissions.can_decide(request.user, c.inbox)) if can_decide else 0
     return page(request, "inbox/proposal.html", {
         "proposal": proposal,
         "my_vote": my_vote,
@@ -116,6 +118,8 @@ def proposal_detail(request, proposal_id):
                       for c in conflicts],
         "hidden_conflicts": hidden_conflicts,
         "pending_conflicts": any(c.is_pending for c in conflicts) or hidden_conflicts > 0,
+        "supersedable": supersedable,  # pending rivals shown here that approving may supersede, if ticked
+        "approved_conflicts": selectors.approved_conflicts(proposal, request.user) if proposal.is_pending else [],
     }, status=status)
 
 

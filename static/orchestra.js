@@ -228,6 +228,41 @@
     if (p.status !== "pending" || movedAway) markDecided(p);
   }
 
+  // --- conflicts: a rival on the same resource was approved; this pending one was left to us --------
+  function approvedLink(hrefOfThis, thisId, approved) {
+    const text = `${approved.action} by ${approved.decided_by || "policy"}`;
+    return Object.assign(document.createElement("a"), {
+      href: hrefOfThis.replace(thisId, approved.id), textContent: text,
+      title: "The approved rival (its inbox may not be yours to view)",
+    });
+  }
+
+  function onConflictEvent({ detail }) {
+    const p = detail.proposal, approved = detail.approved;
+    if (detail.event !== "proposal.conflict" || !p || !approved || p.status !== "pending") return;
+    const row = rowFor(p.id);
+    if (row && !row.querySelector(".conflict-mark")) {
+      const mark = Object.assign(document.createElement("div"), { className: "conflict-mark" });
+      const link = $("a[href]", row);
+      mark.append(Object.assign(document.createElement("span"), { className: "tag conflict", textContent: "Conflict" }),
+        " a rival on this resource was approved just now: ",
+        approvedLink(link ? link.getAttribute("href") : location.pathname, p.id, approved),
+        "; this one is still yours to decide");
+      $("td.what", row).append(mark);
+      row.classList.add("fresh");
+    }
+    const head = $("#proposal");
+    const banner = $("#live-conflict");
+    if (head && banner && head.dataset.proposalId === p.id && head.dataset.status === "pending") {
+      banner.replaceChildren(
+        document.createTextNode(`A conflicting proposal on ${approved.resource} was approved just now: `),
+        approvedLink(location.pathname, p.id, approved),
+        document.createTextNode(". This one was left pending for you: approving it too would run both."),
+      );
+      banner.hidden = false;
+    }
+  }
+
   // --- small conveniences ----------------------------------------------------------------------------
   function onClick(e) {
     const btn = e.target.closest("[data-copy]");
@@ -251,6 +286,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     document.addEventListener("orchestra:event", onInboxEvent);
     document.addEventListener("orchestra:event", onProposalEvent);
+    document.addEventListener("orchestra:event", onConflictEvent);
     document.addEventListener("click", onClick);
     document.addEventListener("submit", onSubmit);
     refreshAges();

@@ -156,6 +156,7 @@ def test_a_reviewer_cannot_post_proposals(alice_client, proposal_body):
      ({"verdict": "answer", "comment": "Check the canary first"}, "answered")],
 )
 def test_each_verdict(agent_client, alice_client, alice, proposal_body, decision, status):
+    proposal_body["risk"] = "medium"  # one approver decides it (high risk needs two by default)
     pid = agent_client.post_json(P, proposal_body).json()["id"]
     r = alice_client.post_json(f"{P}/{pid}/decision", decision)
     assert r.status_code == 200, r.content
@@ -185,7 +186,7 @@ def test_a_second_decision_is_409_naming_who_decided_first(agent_client, alice_c
 
     bob2 = UserFactory(username="bob2")
     bob2.groups.add(platform_inbox.reviewers)
-    pid = agent_client.post_json(P, proposal_body).json()["id"]
+    pid = agent_client.post_json(P, dict(proposal_body, risk="medium")).json()["id"]
     assert alice_client.post_json(f"{P}/{pid}/decision", {"verdict": "approve"}).status_code == 200
     r = TokenClient(user_token_create(user=bob2)[1]).post_json(f"{P}/{pid}/decision",
                                                                  {"verdict": "reject", "comment": "no"})
@@ -208,7 +209,7 @@ def test_an_auditor_sees_but_cannot_decide(agent_client, auditor_client, proposa
 
 
 def test_wait_returns_at_once_when_decided(agent_client, alice_client, proposal_body):
-    pid = agent_client.post_json(P, proposal_body).json()["id"]
+    pid = agent_client.post_json(P, dict(proposal_body, risk="medium")).json()["id"]
     alice_client.post_json(f"{P}/{pid}/decision", {"verdict": "approve"})
     r = agent_client.get(f"{P}/{pid}/wait?timeout=5")
     assert r.status_code == 200 and r.json()["status"] == "approved"

@@ -36,7 +36,8 @@ def contract(r, status, field=None):
 
 @pytest.fixture
 def pid(agent_client, proposal_body):
-    return agent_client.post_json(P, proposal_body).json()["id"]
+    """A pending proposal one reviewer decides (medium risk: high and critical need two approvers)."""
+    return agent_client.post_json(P, dict(proposal_body, risk="medium")).json()["id"]
 
 
 # --- every error has the shape ------------------------------------------------------------------------

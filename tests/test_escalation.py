@@ -161,7 +161,7 @@ def test_after_escalating_the_first_line_no_longer_decides_it(agent_client, alic
 
 
 def test_escalating_a_decided_proposal_is_409(agent_client, alice_client, proposal_body):
-    pid = agent_client.post_json(P, proposal_body).json()["id"]
+    pid = agent_client.post_json(P, dict(proposal_body, risk="medium")).json()["id"]  # one approver decides
     alice_client.post_json(f"{P}/{pid}/decision", {"verdict": "approve"})
     r = alice_client.post_json(f"{P}/{pid}/escalate", {"reason": "Too late."})
     assert r.status_code == 409 and r.json()["code"] == "already_decided" and r.json()["decided_by"] == "alice"
@@ -350,3 +350,4 @@ def test_escalating_a_frozen_proposal_is_409_frozen(agent, alice):
     with pytest.raises(Conflict) as exc:
         services.proposal_escalate(proposal=p, reason="Stuck.", by=alice)
     assert exc.value.code == "frozen"
+

@@ -154,6 +154,33 @@ def test_the_dry_run_says_a_proposal_would_be_over_budget(agent, agent_client, a
     assert any("budget" in reason for reason in r.json()["reasons"])
 
 
+def _submission_sql(agent, proposal_body):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from inbox import services
+    from inbox.schemas import ProposalIn
+
+    agent = Agent.objects.select_related("domain").get(pk=agent.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        services.proposal_submit(agent=agent, data=ProposalIn(**proposal_body).to_model_fields())
+    return " ".join(q["sql"] for q in ctx.captured_queries).upper()
+
+
+def test_without_a_budget_submitting_locks_nothing_and_sums_nothing(agent, auto_approve, proposal_body):
+    sql = _submission_sql(agent, proposal_body)
+    assert " FOR " not in sql and "SUM(" not in sql
+
+
+@pytest.mark.postgres
+def test_with_a_budget_submitting_locks_the_budget_before_summing_todays_spend(agent, auto_approve,
+                                                                               proposal_body):
+    """The row lock comes first, in the transaction that inserts (concurrency: tests/test_race.py)."""
+    set_agent(agent, daily_budget_usd=Decimal("1.00"))
+    sql = _submission_sql(agent, proposal_body)
+    assert "FOR NO KEY UPDATE" in sql and sql.index("FOR NO KEY UPDATE") < sql.index("SUM(") < sql.index("INSERT")
+
+
 # --- approved tools ----------------------------------------------------------------------------------
 
 def test_an_action_off_the_approved_tool_list_is_not_auto_approved(agent, agent_client, auto_approve,

@@ -1,7 +1,8 @@
 """Quorum and four-eyes (inbox.decisions.proposal_decide): who must approve before a proposal is approved.
 
-The rules: a policy's quorum needs that many distinct approvers (high and critical risk default to 2
-when a policy matched; the no-policy fallback is 1). A single rejection rejects, an answer ends it.
+The rules: a policy's quorum needs that many distinct approvers; when it leaves the quorum blank, or no
+policy matched at all, high and critical risk need 2 and the rest 1 (as the README says). A single
+rejection rejects, an answer ends it.
 Nobody votes twice. The owner of the proposing agent, and anyone who edited the args, cannot be the
 only approver; approvals given before an edit do not count towards the edited args.
 """
@@ -85,10 +86,40 @@ def test_high_and_critical_risk_need_two_approvers_when_a_policy_matched(agent, 
     assert decide(p, alice).status == "pending"
 
 
-def test_the_no_policy_fallback_needs_one_approver_even_at_high_risk(agent, alice):
-    p = submit(agent, risk="high")
+@pytest.mark.parametrize("risk", ["high", "critical"])
+def test_with_no_policy_high_and_critical_risk_need_two_approvers(agent, alice, carol, risk):
+    p = submit(agent, risk=risk)
+    assert p.policy_id is None and p.quorum == 2
+    assert decide(p, alice).status == "pending"
+    assert decide(p, carol).status == "approved"
+
+
+@pytest.mark.parametrize("risk", ["low", "medium"])
+def test_with_no_policy_low_and_medium_risk_need_one_approver(agent, alice, risk):
+    p = submit(agent, risk=risk)
     assert p.policy_id is None and p.quorum == 1
     assert decide(p, alice).status == "approved"
+
+
+def test_the_no_policy_fallback_says_two_reviewers_at_high_risk(agent):
+    assert "(two reviewers)" in submit(agent, risk="high").routing_reason
+
+
+def test_a_policy_quorum_of_one_stays_one_at_high_risk(agent, alice):
+    PolicyFactory(name="One approver is enough", quorum=1)
+    p = submit(agent, risk="high")
+    assert p.quorum == 1
+    assert decide(p, alice).status == "approved"
+
+
+def test_the_readme_and_the_policy_help_text_state_the_same_default():
+    from pathlib import Path
+
+    from governance.models import Policy
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "High and critical risk need two distinct approvers by default" in readme
+    assert "blank = 2 for high/critical risk, else 1" in Policy._meta.get_field("quorum").help_text
 
 
 def test_a_policy_quorum_overrides_the_risk_default(agent, alice, carol, dave):

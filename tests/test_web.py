@@ -22,7 +22,7 @@ def login(user) -> Client:
 
 @pytest.fixture
 def pending(agent, platform_inbox):
-    proposal, _ = services.proposal_submit(agent=agent, data=dict(PROPOSAL))
+    proposal, _ = services.proposal_submit(agent=agent, data=dict(PROPOSAL, risk="medium"))  # one approver
     assert proposal.inbox_id == platform_inbox.pk
     return proposal
 

@@ -260,3 +260,90 @@ def test_an_unreachable_broker_falls_back_to_a_due_schedule(decided, monkeypatch
     schedule = retry_schedule()
     assert ast.literal_eval(schedule.args) == (str(decided.pk), 1)
     assert schedule.next_run <= timezone.now()
+
+
+# --- one attempt, one row, one POST: the (proposal, attempt) key ----------------------------------
+
+def test_the_attempt_is_recorded_before_it_is_posted(decided, receiver, monkeypatch):
+    seen = []
+    real_post = tasks._post
+
+    def post(target, body, headers):
+        seen.append(list(WebhookDelivery.objects.filter(proposal=decided).values_list("attempt", "error")))
+        return real_post(target, body, headers)
+
+    monkeypatch.setattr(tasks, "_post", post)
+    assert tasks.deliver_webhook(str(decided.pk), 1) is True
+    assert seen == [[(1, tasks.IN_FLIGHT)]]
+    delivery = WebhookDelivery.objects.get(proposal=decided)
+    assert (delivery.attempt, delivery.status_code, delivery.error, delivery.delivered) == (1, 200, "", True)
+
+
+def test_an_attempt_in_flight_in_another_run_is_not_posted_again(decided, receiver):
+    WebhookDelivery.objects.create(proposal=decided, attempt=1, error=tasks.IN_FLIGHT)
+    assert tasks.deliver_webhook(str(decided.pk), 1) is False
+    assert receiver.requests == [] and WebhookDelivery.objects.filter(proposal=decided).count() == 1
+
+
+def test_a_concurrent_run_that_recorded_the_attempt_first_wins_without_an_error(decided, receiver, monkeypatch):
+    """The other run inserts its row between this run's check and its insert: the unique key refuses
+    this one, which records nothing, posts nothing and raises nothing."""
+    real_claim = tasks._claim
+
+    def raced(p, attempt, stale_before):
+        WebhookDelivery.objects.create(proposal=p, attempt=attempt, error=tasks.IN_FLIGHT)  # the other run
+        return real_claim(p, attempt, stale_before)
+
+    monkeypatch.setattr(tasks, "_claim", raced)
+    assert tasks.deliver_webhook(str(decided.pk), 1) is False
+    assert receiver.requests == [] and WebhookDelivery.objects.filter(proposal=decided).count() == 1
+
+
+def test_an_attempt_left_in_flight_by_a_dead_run_is_taken_over_and_posted(decided, receiver):
+    """At least once: the worker died mid-POST; the broker's redelivery of the task posts it again,
+    completing the same row."""
+    long_ago = timezone.now() - timedelta(seconds=tasks.claim_expiry_seconds() + 1)
+    row = WebhookDelivery.objects.create(proposal=decided, attempt=1, error=tasks.IN_FLIGHT)
+    WebhookDelivery.objects.filter(pk=row.pk).update(created_at=long_ago)
+    assert tasks.deliver_webhook(str(decided.pk), 1) is True
+    assert len(receiver.requests) == 1
+    row = WebhookDelivery.objects.get(proposal=decided)
+    assert (row.pk, row.status_code, row.error, row.delivered) == (row.pk, 200, "", True)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres), "any"])
+def test_two_concurrent_runs_of_one_attempt_record_and_post_it_once(agent, alice, body, backend):
+    """Real threads and connections, a slow receiver: both runs start at once."""
+    import time
+
+    from django.db import connection
+
+    with Receiver() as receiver:
+        receiver_post = receiver.server.RequestHandlerClass.do_POST
+
+        def slow_post(handler):
+            time.sleep(0.3)
+            receiver_post(handler)
+
+        receiver.server.RequestHandlerClass.do_POST = slow_post
+        p = decide(submit(agent, body, receiver.url), alice, "approve")
+        barrier, results = threading.Barrier(2), [None, None]
+
+        def run(i):
+            try:
+                barrier.wait()
+                results[i] = tasks.deliver_webhook(str(p.pk), 1)
+            except Exception as exc:  # noqa: BLE001  (what this test is about)
+                results[i] = repr(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(results, key=str) == [False, True], results
+        assert len(receiver.requests) == 1
+        assert list(WebhookDelivery.objects.filter(proposal=p).values_list("attempt", "delivered")) == [(1, True)]

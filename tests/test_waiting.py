@@ -29,7 +29,8 @@ P = "/api/v1/proposals"
 
 
 def submit(client, **fields):
-    r = client.post_json(P, dict(PROPOSAL, **fields))
+    """A pending proposal one approval decides (medium risk: high and critical need two approvers)."""
+    r = client.post_json(P, dict(PROPOSAL, **{"risk": "medium", **fields}))
     assert r.status_code == 201, r.content
     return Proposal.objects.get(pk=r.json()["id"])
 

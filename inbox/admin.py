@@ -22,7 +22,14 @@ from django.urls import path
 
 from governance import permissions, tokens
 from governance import services as governance_services
-from governance.admin import ApiTokenInline, GovernedAdmin, ServiceGuardedAdmin, adopt, form_changes
+from governance.admin import (
+    ActionsNeedPermission,
+    ApiTokenInline,
+    GovernedAdmin,
+    ServiceGuardedAdmin,
+    adopt,
+    form_changes,
+)
 from governance.models import Agent, Domain
 from orchestra_site.errors import ApplicationError
 
@@ -233,14 +240,14 @@ class ProposalAdmin(ReadOnly, GovernedAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnly, admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnly, ActionsNeedPermission):
     list_display = ("proposal", "attempt", "status_code", "delivered", "created_at")
     list_filter = ("delivered",)
     readonly_fields = ("proposal", "attempt", "status_code", "error", "delivered", "created_at")
 
 
 @admin.register(Escalation)
-class EscalationAdmin(ReadOnly, admin.ModelAdmin):
+class EscalationAdmin(ReadOnly, ActionsNeedPermission):
     list_display = ("created_at", "proposal", "from_inbox", "to_inbox", "to_level", "by", "reason")
     list_filter = ("to_level",)
     readonly_fields = ("proposal", "from_inbox", "to_inbox", "to_level", "reason", "by", "created_at")

@@ -1,0 +1,194 @@
+"""Django admin writes through the services (history names who and why), shows a new token once on
+the response page (never in a message or cookie), shows the webhook secret only to those who may
+rotate it, and keeps the policy dry-run for those who may see governance."""
+import json
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.test import Client
+
+from governance import permissions
+from governance.models import ActionType, Agent, AgentGroup, AuthorityRule, Inbox, Policy
+from governance.tokens import token_authenticate
+from tests.admin_forms import action, form_data
+from tests.conftest import PROPOSAL
+from tests.factories import PolicyFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def root():
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def root_client(root):
+    client = Client()
+    client.force_login(root)
+    return client
+
+
+def staff_client(username, *codenames):
+    user = UserFactory(username=username, is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=["governance", "inbox"],
+                                                         codename__in=codenames))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def latest(model, obj):
+    return model.history.filter(id=obj.pk).latest()
+
+
+# --- agents: created and changed by the services, tokens shown once ---------------------------------
+
+def test_adding_an_agent_goes_through_agent_create_and_shows_its_token_once(root_client, platform):
+    data = {"name": "new-bot", "domain": platform.pk, "team": "SRE", "approved_tools": '["deploy"]',
+            "tokens-TOTAL_FORMS": "0", "tokens-INITIAL_FORMS": "0", "_save": "Save"}
+    r = root_client.post("/admin/governance/agent/add/", data)
+    assert r.status_code == 200, r.content[:2000]
+    agent = Agent.objects.get(name="new-bot")
+    raw = r.context["issued"][0][1]
+    assert raw.encode() in r.content and token_authenticate(raw) == agent
+    assert agent.webhook_secret and agent.approved_tools == ["deploy"] and agent.tokens.count() == 1
+    assert latest(Agent, agent).history_user.username == "root"
+    assert "messages" not in r.cookies and "no-store" in r["Cache-Control"]
+    # the token is on that page only: not in the session's messages, not on the next page
+    assert raw.encode() not in root_client.get("/admin/governance/agent/").content
+
+
+def test_the_issue_token_action_shows_the_token_on_its_page(root_client, agent):
+    r = root_client.post("/admin/governance/agent/", action("issue_token", agent))
+    assert r.status_code == 200
+    raw = r.context["issued"][0][1]
+    assert token_authenticate(raw) == agent and "messages" not in r.cookies
+
+
+def test_changing_an_agent_goes_through_agent_update(root_client, agent):
+    r = root_client.post(f"/admin/governance/agent/{agent.pk}/change/",
+                         form_data(agent, inlines=["tokens"], team="Payments", rate_limit_per_minute=5))
+    assert r.status_code == 302
+    agent.refresh_from_db()
+    assert (agent.team, agent.rate_limit_per_minute, agent.status) == ("Payments", 5, "active")
+    version = latest(Agent, agent)
+    assert version.history_user.username == "root" and "team" in version.history_change_reason
+
+
+def test_the_webhook_secret_is_shown_only_to_those_who_may_rotate_it(agent):
+    viewer = staff_client("vera", "view_agent")
+    changer = staff_client("carl", "view_agent", "change_agent")
+    secret = agent.webhook_secret.encode()
+    assert secret not in viewer.get(f"/admin/governance/agent/{agent.pk}/change/").content
+    assert secret in changer.get(f"/admin/governance/agent/{agent.pk}/change/").content
+    r = changer.post("/admin/governance/agent/", action("rotate_webhook_secret", agent))
+    assert r.status_code == 302
+    agent.refresh_from_db()
+    assert agent.webhook_secret.encode() != secret and latest(Agent, agent).history_user.username == "carl"
+    history = viewer.get(f"/admin/governance/agent/{agent.pk}/history/")
+    assert history.status_code == 200 and secret not in history.content
+    assert agent.webhook_secret.encode() not in history.content
+    version = Agent.history.filter(id=agent.pk).earliest()
+    page = viewer.get(f"/admin/governance/agent/{agent.pk}/history/{version.history_id}/")
+    assert page.status_code == 200 and secret not in page.content
+
+
+def test_view_only_staff_cannot_rotate_the_secret(agent):
+    viewer = staff_client("vera", "view_agent")
+    secret = agent.webhook_secret
+    assert viewer.post("/admin/governance/agent/", action("rotate_webhook_secret", agent)).status_code == 403
+    assert Agent.objects.get(pk=agent.pk).webhook_secret == secret
+
+
+# --- policies and the rulebook -------------------------------------------------------------------------
+
+def test_a_policy_changed_in_admin_is_a_version_naming_who(root_client):
+    policy = PolicyFactory(name="Deploys", action_pattern="deploy.*")
+    r = root_client.post(f"/admin/governance/policy/{policy.pk}/change/", form_data(policy, priority=7))
+    assert r.status_code == 302
+    version = latest(Policy, policy)
+    assert version.priority == 7 and version.history_user.username == "root" and version.updated_by_id
+    assert "priority=7" in version.history_change_reason
+
+
+def test_list_editable_goes_through_the_service(root_client):
+    policy = PolicyFactory(name="Deploys", action_pattern="deploy.*")
+    data = {"form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-0-id": str(policy.pk), "_save": "Save"}
+    r = root_client.post("/admin/governance/policy/", data)  # is_active unchecked
+    assert r.status_code == 302
+    version = latest(Policy, policy)
+    assert not version.is_active and version.history_user.username == "root"
+    assert "is_active=False" in version.history_change_reason
+
+
+def test_adding_a_policy_with_agents_goes_through_policy_create(root_client, agent):
+    data = form_data(Policy(name="Only deploy-bot", outcome="review", priority=3), agents=[agent])
+    data.pop("id", None)
+    r = root_client.post("/admin/governance/policy/add/", data)
+    assert r.status_code == 302
+    policy = Policy.objects.get(name="Only deploy-bot")
+    assert list(policy.agents.all()) == [agent] and latest(Policy, policy).history_user.username == "root"
+    assert "deploy-bot" in Policy.history.filter(id=policy.pk).earliest().history_change_reason
+
+
+def test_authority_rule_list_editable_goes_through_the_service(root_client):
+    rule = AuthorityRule.objects.get(level="agent", category__slug="scope_change")
+    data = {"form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-0-id": str(rule.pk),
+            "form-0-mode": "can_decide", "_save": "Save"}
+    assert root_client.post("/admin/governance/authorityrule/", data).status_code == 302
+    version = latest(AuthorityRule, rule)
+    assert version.mode == "can_decide" and version.history_user.username == "root"
+    assert version.history_change_reason == "changed: mode=can_decide"
+
+
+def test_an_agent_group_goes_through_its_service(root_client, agent):
+    r = root_client.post("/admin/governance/agentgroup/add/", {"name": "Release bots", "agents": [agent.pk]})
+    assert r.status_code == 302
+    group = AgentGroup.objects.get(name="Release bots")
+    assert list(group.agents.all()) == [agent] and latest(AgentGroup, group).history_user.username == "root"
+    assert "agents=[deploy-bot]" in AgentGroup.history.filter(id=group.pk).earliest().history_change_reason
+
+
+def test_an_invalid_json_schema_is_refused_by_the_admin_form(root_client):
+    action_type = ActionType.objects.get(name="deploy.rollback")
+    before = action_type.args_schema
+    broken = {"type": "object", "properties": {"service": {"type": "strng"}}}
+    r = root_client.post(f"/admin/governance/actiontype/{action_type.pk}/change/",
+                         form_data(action_type, args_schema=broken))
+    assert r.status_code == 200 and b"not a valid JSON Schema" in r.content
+    assert ActionType.objects.get(pk=action_type.pk).args_schema == before
+
+
+# --- inboxes: a change of reviewers group takes the old one's access away ----------------------------
+
+def test_changing_an_inbox_group_in_admin_revokes_the_old_group(root_client, platform_inbox, alice):
+    new_group = Group.objects.create(name="Platform SRE")
+    r = root_client.post(f"/admin/governance/inbox/{platform_inbox.pk}/change/",
+                         form_data(platform_inbox, reviewers=new_group.pk))
+    assert r.status_code == 302
+    inbox = Inbox.objects.get(pk=platform_inbox.pk)
+    assert inbox.reviewers == new_group and latest(Inbox, inbox).history_user.username == "root"
+    alice = type(alice).objects.get(pk=alice.pk)
+    assert not permissions.can_view(alice, inbox) and not permissions.can_decide(alice, inbox)
+
+
+def test_object_permission_pages_grant_through_the_roles_service(root_client, platform_inbox, bob):
+    url = f"/admin/governance/inbox/{platform_inbox.pk}/permissions/user-manage/{bob.pk}/"
+    assert root_client.post(url, {"permissions": ["view_inbox"]}).status_code == 302
+    bob = type(bob).objects.get(pk=bob.pk)
+    assert permissions.can_view(bob, platform_inbox) and not permissions.can_decide(bob, platform_inbox)
+    r = root_client.post(url, {"permissions": ["delete_inbox"]})  # not grantable on an object
+    assert r.status_code == 200
+    assert not type(bob).objects.get(pk=bob.pk).has_perm("governance.delete_inbox", platform_inbox)
+
+
+# --- the policy dry-run page ---------------------------------------------------------------------------
+
+def test_the_dry_run_page_needs_governance_visibility(agent):
+    body = {"agent": agent.pk, "proposal": json.dumps(PROPOSAL)}
+    blind = staff_client("sam", "view_agent")
+    assert blind.get("/admin/inbox/proposal/dry-run/").status_code == 403
+    assert blind.post("/admin/inbox/proposal/dry-run/", body).status_code == 403
+    auditor = staff_client("audrey", "view_policy")
+    assert auditor.post("/admin/inbox/proposal/dry-run/", body).status_code == 200

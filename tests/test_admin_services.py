@@ -8,8 +8,10 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from governance import permissions
+from governance import services as governance_services
 from governance.models import ActionType, Agent, AgentGroup, AuthorityRule, Inbox, Policy
 from governance.tokens import token_authenticate
+from orchestra_site.errors import InvalidInput
 from tests.admin_forms import action, form_data
 from tests.conftest import PROPOSAL
 from tests.factories import PolicyFactory, UserFactory
@@ -192,3 +194,45 @@ def test_the_dry_run_page_needs_governance_visibility(agent):
     assert blind.post("/admin/inbox/proposal/dry-run/", body).status_code == 403
     auditor = staff_client("audrey", "view_policy")
     assert auditor.post("/admin/inbox/proposal/dry-run/", body).status_code == 200
+
+
+# --- the services admin calls ---------------------------------------------------------------------------
+
+def test_agent_update_refuses_the_kill_switch_and_the_secret(agent, root):
+    for field, value in [("status", "active"), ("webhook_secret", "x"), ("suspended_reason", "")]:
+        with pytest.raises(InvalidInput) as exc:
+            governance_services.agent_update(agent=agent, by=root, **{field: value})
+        assert exc.value.field == field
+
+
+def test_domain_update_refuses_the_kill_switch(platform, root):
+    with pytest.raises(InvalidInput):
+        governance_services.domain_update(domain=platform, by=root, is_suspended=False)
+    governance_services.domain_update(domain=platform, by=root, rate_limit_per_minute=3)
+    assert latest(type(platform), platform).history_user == root
+
+
+def test_domain_create_gives_the_domain_its_level_inboxes(root):
+    domain = governance_services.domain_create(name="Finance", by=root, description="Money.")
+    assert domain.default_inbox.slug == "finance-reviewers" and domain.orchestrator_inbox.level == "domain"
+    assert type(domain).history.filter(id=domain.pk).earliest().history_user == root
+
+
+def test_role_grants(platform):
+    user = UserFactory(username="gina")
+    governance_services.global_role_grant(user=user, role="audit")
+    user = type(user).objects.get(pk=user.pk)
+    assert user.has_perm("governance.audit") and user.has_perm("governance.view_inbox")
+    governance_services.global_role_revoke(user=user, role="audit")
+    governance_services.domain_orchestrator_grant(user=user, domain=platform)
+    user = type(user).objects.get(pk=user.pk)
+    assert not user.has_perm("governance.audit") and permissions.orchestrates(user, platform.pk)
+    assert permissions.can_suspend_domain(user, platform)
+
+
+def test_unknown_roles_and_permissions_are_refused(platform_inbox):
+    user = UserFactory(username="gina")
+    with pytest.raises(InvalidInput):
+        governance_services.global_role_grant(user=user, role="superuser")
+    with pytest.raises(InvalidInput):
+        governance_services.object_permissions_set(obj=platform_inbox, user=user, perms={"delete_inbox"})

@@ -190,10 +190,13 @@ class ApiTokenAdmin(ActionsNeedPermission):
     def has_delete_permission(self, request, obj=None):
         return False  # revoked, never deleted: the record says which token acted
 
-    def save_model(self, request, obj, form, change):
-        pass  # every field is read-only: a token changes only by being revoked
+    def has_change_permission(self, request, obj=None):
+        return False  # a token changes only by being revoked (the action below)
 
-    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("governance.change_apitoken")
+
+    @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke(self, request, queryset):
         for token in queryset:
             tokens.token_revoke(token=token)

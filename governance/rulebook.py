@@ -29,7 +29,7 @@ def _save(obj, *, by, reason: str, fields: dict) -> None:
     for field, value in fields.items():
         setattr(obj, field, value)
     obj._history_user = by
-    obj._change_reason = reason[:100]  # simple-history's change reason column holds 100 characters
+    obj._change_reason = reason[:100]  # simple-history keeps 100 characters (governance.services.REASON_MAX)
     obj.save()
 
 

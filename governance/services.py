@@ -39,6 +39,7 @@ from .rulebook import (  # noqa: F401
 from .tokens import agent_token_create
 
 ENTERPRISE_GROUP = "Enterprise governance"
+REASON_MAX = 100  # simple-history's history_change_reason column (the full reason stays on the record)
 VIEW_INBOX = "governance.view_inbox"
 DECIDE_INBOX = "governance.decide_inbox"
 
@@ -139,7 +140,7 @@ def domain_update(*, domain: Domain, by, reason: str = "", **fields) -> Domain:
 def _save(obj, *, by, reason: str, fields: dict):
     for field, value in fields.items():
         setattr(obj, field, value)
-    obj._history_user, obj._change_reason = by, reason[:100]
+    obj._history_user, obj._change_reason = by, reason[:REASON_MAX]
     obj.save()
     return obj
 
@@ -239,7 +240,7 @@ def agent_set_suspended(*, agent: Agent, suspended: bool, reason: str = "", by=N
     agent.status = Agent.Status.SUSPENDED if suspended else Agent.Status.ACTIVE
     agent.suspended_reason = reason if suspended else ""
     verb = "suspended" if suspended else "resumed"
-    agent._change_reason = f"{verb}: {reason}" if reason else verb
+    agent._change_reason = (f"{verb}: {reason}" if reason else verb)[:REASON_MAX]
     if by is not None:
         agent._history_user = by
     agent.save()
@@ -251,7 +252,7 @@ def domain_set_suspended(*, domain: Domain, suspended: bool, reason: str = "", b
     """Flip the domain's kill-switch flag, recorded in its history with who and why."""
     domain.is_suspended, domain.suspended_reason = suspended, (reason if suspended else "")
     verb = "suspended" if suspended else "resumed"
-    domain._change_reason = f"{verb}: {reason}" if reason else verb
+    domain._change_reason = (f"{verb}: {reason}" if reason else verb)[:REASON_MAX]
     if by is not None:
         domain._history_user = by
     domain.save()

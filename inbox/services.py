@@ -27,6 +27,7 @@ def proposals_freeze(*, agent_ids=None, domain=None, frozen: bool, reason: str, 
     qs = qs.filter(agent_id__in=agent_ids) if agent_ids is not None else qs.filter(agent__domain=domain)
     if not frozen:  # thaw only where neither the agent nor its domain is still suspended
         qs = qs.filter(agent__status=Agent.Status.ACTIVE, agent__domain__is_suspended=False)
+    reason = reason[:governance_services.REASON_MAX]  # the history column's size; the full reason is on the flag
     items = list(qs.select_related("agent", "inbox", "decided_by"))
     for p in items:
         p.is_frozen = frozen

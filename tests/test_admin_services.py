@@ -236,3 +236,15 @@ def test_unknown_roles_and_permissions_are_refused(platform_inbox):
         governance_services.global_role_grant(user=user, role="superuser")
     with pytest.raises(InvalidInput):
         governance_services.object_permissions_set(obj=platform_inbox, user=user, perms={"delete_inbox"})
+
+
+def test_a_long_suspension_reason_is_kept_and_never_a_500(agent, platform, root):
+    """The history column holds 100 characters (PostgreSQL refused longer ones: a 500); the flag keeps it all."""
+    from inbox import services as inbox_services
+
+    inbox_services.proposal_submit(agent=agent, data=dict(PROPOSAL, risk="low", confidence=0.3))
+    reason = "Runaway loop. " * 40
+    inbox_services.agent_suspend(agent=agent, by=root, reason=reason)
+    inbox_services.domain_suspend(domain=platform, by=root, reason=reason)
+    assert Agent.objects.get(pk=agent.pk).suspended_reason == reason
+    assert len(latest(Agent, agent).history_change_reason) == 100

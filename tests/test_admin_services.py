@@ -248,3 +248,28 @@ def test_a_long_suspension_reason_is_kept_and_never_a_500(agent, platform, root)
     inbox_services.domain_suspend(domain=platform, by=root, reason=reason)
     assert Agent.objects.get(pk=agent.pk).suspended_reason == reason
     assert len(latest(Agent, agent).history_change_reason) == 100
+
+
+def test_adding_an_inbox_and_a_domain_goes_through_their_services(root_client, platform):
+    group = Group.objects.create(name="Payments")
+    r = root_client.post("/admin/governance/inbox/add/", {"slug": "payments", "name": "Payments", "level": "agent",
+                                                          "domain": platform.pk, "reviewers": group.pk})
+    assert r.status_code == 302
+    inbox = Inbox.objects.get(slug="payments")
+    assert group.groupobjectpermission_set.filter(object_pk=str(inbox.pk)).count() == 2  # view + decide
+    assert latest(Inbox, inbox).history_user.username == "root"
+    r = root_client.post("/admin/governance/domain/add/", {"name": "Finance", "slug": "finance"})
+    assert r.status_code == 302
+    domain = type(platform).objects.get(slug="finance")
+    assert domain.default_inbox and domain.orchestrator_inbox
+    assert type(domain).history.filter(id=domain.pk).earliest().history_user.username == "root"
+
+
+def test_adding_an_action_type_checks_its_schema(root_client):
+    category = ActionType.objects.first().category
+    data = {"name": "queue.drain", "category": category.pk, "args_schema": '{"type": "strng"}'}
+    r = root_client.post("/admin/governance/actiontype/add/", data)
+    assert r.status_code == 200 and not ActionType.objects.filter(name="queue.drain").exists()
+    r = root_client.post("/admin/governance/actiontype/add/", dict(data, args_schema='{"type": "object"}'))
+    assert r.status_code == 302
+    assert latest(ActionType, ActionType.objects.get(name="queue.drain")).history_user.username == "root"

@@ -1,45 +1,144 @@
 """Django admin for governance: the authority matrix, action types, agent groups, policies, inboxes
-and API tokens. Changes are versioned by simple-history. Agents and domains are administered with
-their kill switch (which freezes proposals) in ``inbox.admin``; the policy dry-run is there too."""
+and API tokens. Agents and domains are administered with their kill switch (which freezes proposals)
+in ``inbox.admin``; the policy dry-run is there too.
+
+Admin is one more door, so it holds to the same rules as the API (``GovernedAdmin``):
+- every write goes through the service for that change (``governance.services``), with ``by`` and a
+  reason, so history names who changed what; many-to-many fields go through the service too;
+- history pages are readable (view permission is enough) and never revertible: a revert saves
+  whatever the history form posts (``SIMPLE_HISTORY_REVERT_DISABLED``; the POST answers 403);
+- governed records are never deleted here (retire a policy with ``is_active``, suspend an agent):
+  a deleted agent group would silently widen every policy that names it;
+- each action names the permission its service requires (``allowed_permissions``); posting an action
+  one may not run answers 403 and changes nothing.
+"""
+from django import forms
 from django.contrib import admin
-from guardian.admin import GuardedModelAdmin
+from django.core.exceptions import PermissionDenied
+from guardian.admin import (
+    AdminGroupObjectPermissionsForm,
+    AdminUserObjectPermissionsForm,
+    GuardedModelAdmin,
+)
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services, tokens
+from .action_types import schema_errors
 from .models import ActionCategory, ActionType, AgentGroup, ApiToken, AuthorityRule, Inbox, Policy
 
 
+def form_changes(form, change: bool) -> dict:
+    """The model fields (many-to-many included) a bound admin form sets: all of them when adding,
+    the changed ones when changing."""
+    opts = form._meta.model._meta
+    names = {f.name for f in opts.concrete_fields} | {f.name for f in opts.many_to_many}
+    posted = form.changed_data if change else form.cleaned_data
+    return {name: form.cleaned_data[name] for name in posted if name in names and name in form.cleaned_data}
+
+
+def adopt(obj, saved) -> None:
+    """Make admin's unsaved ``obj`` stand for ``saved`` (created by a service), for the log and the
+    redirect that follow ``save_model``."""
+    obj.pk = saved.pk
+    obj._state.adding, obj._state.db = False, saved._state.db
+
+
+class ActionsNeedPermission(admin.ModelAdmin):
+    """Posting an action one may not run (its ``allowed_permissions`` fail) answers 403, where Django
+    would quietly redirect with "No action selected"; nothing changes either way."""
+
+    def changelist_view(self, request, extra_context=None):
+        action = request.POST.get("action") if request.method == "POST" else None
+        known = {name for _, name, _ in self._get_base_actions()}
+        if action in known and action not in self.get_actions(request):
+            raise PermissionDenied(f"You may not run {action} here.")
+        return super().changelist_view(request, extra_context)
+
+
+class GovernedAdmin(ActionsNeedPermission, SimpleHistoryAdmin):
+    """Base of the admin of every governed record (see the module docstring). Subclasses write
+    through services in ``save_model``; ``save_related`` saves inlines only, never the form's
+    many-to-many fields (the service got them)."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST" and self.revert_disabled(request):
+            raise PermissionDenied("History is read-only: a record is never reverted to an old version.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+
 @admin.register(ActionCategory)
-class ActionCategoryAdmin(SimpleHistoryAdmin):
+class ActionCategoryAdmin(GovernedAdmin):
     list_display = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 
+    def save_model(self, request, obj, form, change):
+        saved = services.action_category_save(category=obj if change else None, by=request.user,
+                                              **form_changes(form, change))
+        adopt(obj, saved)
+
 
 @admin.register(AuthorityRule)
-class AuthorityRuleAdmin(SimpleHistoryAdmin):
+class AuthorityRuleAdmin(GovernedAdmin):
     list_display = ("level", "mode", "category", "note")
     list_filter = ("level", "mode")
-    list_editable = ("mode",)
+    list_editable = ("mode",)  # saved through save_model, hence the service
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.authority_rule_update(rule=obj, by=request.user, **form_changes(form, change))
+        else:
+            adopt(obj, services.authority_rule_create(by=request.user, **form_changes(form, change)))
+
+
+class ActionTypeForm(forms.ModelForm):
+    class Meta:
+        model = ActionType
+        fields = ("name", "category", "description", "args_schema")
+
+    def clean_args_schema(self):
+        schema = self.cleaned_data["args_schema"]
+        errors = schema_errors(schema)
+        if errors:
+            raise forms.ValidationError(["This is not a valid JSON Schema (2020-12); every proposal of the "
+                                         "action would be refused:", *errors[:5]])
+        return schema
 
 
 @admin.register(ActionType)
-class ActionTypeAdmin(SimpleHistoryAdmin):
+class ActionTypeAdmin(GovernedAdmin):
+    form = ActionTypeForm
     list_display = ("name", "category")
     list_filter = ("category",)
     search_fields = ("name",)
 
+    def save_model(self, request, obj, form, change):
+        saved = services.action_type_save(action_type=obj if change else None, by=request.user,
+                                          **form_changes(form, change))
+        adopt(obj, saved)
+
 
 @admin.register(AgentGroup)
-class AgentGroupAdmin(SimpleHistoryAdmin):
+class AgentGroupAdmin(GovernedAdmin):
     filter_horizontal = ("agents",)
+
+    def save_model(self, request, obj, form, change):
+        adopt(obj, services.agent_group_save(group=obj if change else None, by=request.user,
+                                             **form_changes(form, change)))
 
 
 @admin.register(Policy)
-class PolicyAdmin(SimpleHistoryAdmin):
+class PolicyAdmin(GovernedAdmin):
     list_display = ("priority", "name", "outcome", "domain", "action_pattern", "category", "min_risk", "max_risk",
                     "classification", "inbox", "escalate_to", "quorum", "is_regulatory", "is_active")
     list_display_links = ("name",)
-    list_editable = ("is_active",)
+    list_editable = ("is_active",)  # saved through save_model, hence policy_update
     list_filter = ("is_active", "outcome", "is_regulatory", "domain")
     search_fields = ("name", "action_pattern", "description")
     filter_horizontal = ("agents", "agent_groups")
@@ -56,8 +155,11 @@ class PolicyAdmin(SimpleHistoryAdmin):
     change_list_template = "admin/governance/policy/change_list.html"
 
     def save_model(self, request, obj, form, change):
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+        changes = form_changes(form, change)
+        if change:
+            services.policy_update(policy=obj, by=request.user, **changes)
+        else:
+            adopt(obj, services.policy_create(by=request.user, **changes))
 
 
 class ApiTokenInline(admin.TabularInline):
@@ -70,32 +172,81 @@ class ApiTokenInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ActionsNeedPermission):
     list_display = ("prefix", "name", "agent", "user", "created_at", "revoked_at")
     list_filter = ("revoked_at",)
     search_fields = ("prefix", "name", "agent__name", "user__username")
-    readonly_fields = ("agent", "user", "prefix", "digest", "created_at", "revoked_at")
+    readonly_fields = ("agent", "user", "name", "prefix", "digest", "created_at", "revoked_at")
     actions = ["revoke"]
 
     def has_add_permission(self, request):
-        return False  # tokens are minted by services (create_agent, profile page, create_user_token)
+        return False  # tokens are minted by services (agent admin, profile page, create_user_token)
 
-    @admin.action(description="Revoke selected tokens")
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoked, never deleted: the record says which token acted
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a token changes only by being revoked (the action below)
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("governance.change_apitoken")
+
+    @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke(self, request, queryset):
         for token in queryset:
             tokens.token_revoke(token=token)
 
 
+# --- inboxes: who reviews them is a service's business ------------------------------------------------
+
+class _ServiceObjectPermissions:
+    """guardian's object-permission forms, saved through ``governance.services.object_permissions_set``."""
+
+    by = None
+
+    def get_obj_perms_field_choices(self):
+        grantable = services.OBJECT_PERMISSIONS.get(type(self.obj), set())
+        return [(codename, name) for codename, name in super().get_obj_perms_field_choices() if codename in grantable]
+
+    def save_obj_perms(self):
+        perms = self.cleaned_data[self.get_obj_perms_field_name()]
+        target = {"user": self.user} if hasattr(self, "user") else {"group": self.group}
+        services.object_permissions_set(obj=self.obj, perms=perms, by=self.by, **target)
+
+
+class UserObjectPermissionsForm(_ServiceObjectPermissions, AdminUserObjectPermissionsForm):
+    pass
+
+
+class GroupObjectPermissionsForm(_ServiceObjectPermissions, AdminGroupObjectPermissionsForm):
+    pass
+
+
+class ServiceGuardedAdmin(GuardedModelAdmin):
+    """GuardedModelAdmin whose object-permission pages grant through the roles service."""
+
+    def get_obj_perms_manage_user_form(self, request):
+        return type("UserPermsForm", (UserObjectPermissionsForm,), {"by": request.user})
+
+    def get_obj_perms_manage_group_form(self, request):
+        return type("GroupPermsForm", (GroupObjectPermissionsForm,), {"by": request.user})
+
+
 @admin.register(Inbox)
-class InboxAdmin(GuardedModelAdmin, SimpleHistoryAdmin):
-    list_display = ("name", "slug", "domain", "reviewers")
+class InboxAdmin(ServiceGuardedAdmin, GovernedAdmin):
+    list_display = ("name", "slug", "domain", "level", "reviewers")
     list_filter = ("domain",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if obj.reviewers_id:
-            services.inbox_grant(inbox=obj, group=obj.reviewers)
+        changes = form_changes(form, change)
+        if change:  # a new reviewers group: the old one loses view and decide, in the same transaction
+            services.inbox_update(inbox=obj, by=request.user, **changes)
+        else:
+            adopt(obj, services.inbox_create(by=request.user, **changes))

@@ -4,6 +4,7 @@ Each tuple: name, priority, match (field → value), outcome (field → value). 
 Lower priority is tried first; see ``governance.policies`` for how a proposal is evaluated.
 """
 from .models import Agent, Inbox, Policy
+from .rulebook import policy_create
 
 DEFAULT_POLICIES = [
     ("Intake agents never touch firewalls", 5,
@@ -41,7 +42,8 @@ DEFAULT_POLICIES = [
 
 
 def seed_policies() -> int:
-    """Create the default policies that do not exist yet (by name); returns how many were created.
+    """Create the default policies that do not exist yet (by name), through ``policy_create`` (history
+    says "default policy (seeded)", by nobody); returns how many were created.
     Needs the inboxes and agents they name (``seed_demo`` creates them); a policy naming a missing inbox
     or agent is skipped, never created broader than written (an empty agent list would match every agent)."""
     created = 0
@@ -58,7 +60,7 @@ def seed_policies() -> int:
         agents = list(Agent.objects.filter(name__in=names))
         if len(agents) != len(names):
             continue
-        policy = Policy.objects.create(name=name, priority=priority, **fields)
-        policy.agents.set(agents)
+        policy_create(by=None, reason="default policy (seeded)", name=name, priority=priority, agents=agents,
+                      **fields)
         created += 1
     return created

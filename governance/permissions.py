@@ -179,6 +179,23 @@ def domains_to_switch(principal) -> QuerySet[Domain]:
     return Domain.objects.filter(pk__in=mine.values("pk"))
 
 
+def can_suspend_some_agent(principal) -> bool:
+    """May ``principal`` suspend at least one agent (offer the action; each agent is then asked
+    ``can_suspend_agent``)?"""
+    return domains_to_switch(principal).exists()
+
+
+def can_suspend_some_domain(principal) -> bool:
+    """May ``principal`` pull at least one domain's kill switch (each is then asked ``can_suspend_domain``)?"""
+    user = _user(principal)
+    if not user:
+        return False
+    if user.is_superuser or user.has_perm(ENTERPRISE) or user.has_perm(SUSPEND_DOMAIN):
+        return True
+    return get_objects_for_user(user, [ORCHESTRATE, SUSPEND_DOMAIN], klass=Domain, any_perm=True,
+                                accept_global_perms=False).exists()
+
+
 # --- policies ---------------------------------------------------------------------------------------
 
 def can_edit_policy(principal) -> bool:

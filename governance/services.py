@@ -1,9 +1,11 @@
 """Governance services: every change to the authority structure goes through here.
 
-Domains and their level inboxes, inboxes and who reviews them, agents, policy switches and the
-suspension flags of agents and domains. Each writes inside ``transaction.atomic``; simple-history rows
-carry who (``by``) and why. Freezing the proposals of a suspended agent is the work's business: the
-kill switch itself (flag + freeze) is ``inbox.services.agent_suspend`` and friends, built on these.
+Domains and their level inboxes, inboxes and who reviews them, agents and their webhook secret, the
+suspension flags of agents and domains; policies, the matrix, action types and agent groups
+(``governance.rulebook``); roles (``governance.roles``). Each writes inside ``transaction.atomic``;
+simple-history rows carry who (``by``) and why. Django admin, the API, commands and seeding call these,
+never ``Model.save`` or ``assign_perm`` themselves. Freezing the proposals of a suspended agent is the
+work's business: the kill switch itself (flag + freeze) is ``inbox.services.agent_suspend`` and friends.
 """
 import secrets
 
@@ -12,10 +14,29 @@ from django.db import transaction
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm, remove_perm
 
+from orchestra_site.errors import InvalidInput
 from orchestra_site.formats import change_reason
 
 from . import snapshot
 from .models import Agent, Domain, Inbox, Level
+from .roles import (  # noqa: F401
+    GLOBAL_ROLES,
+    OBJECT_PERMISSIONS,
+    domain_orchestrator_grant,
+    domain_orchestrator_revoke,
+    global_role_grant,
+    global_role_revoke,
+    object_permissions_set,
+)
+from .rulebook import (  # noqa: F401
+    action_category_save,
+    action_type_save,
+    agent_group_save,
+    authority_rule_create,
+    authority_rule_update,
+    policy_create,
+    policy_update,
+)
 from .tokens import agent_token_create
 
 ENTERPRISE_GROUP = "Enterprise governance"
@@ -88,14 +109,51 @@ def level_inbox_lookup(domain: Domain, level: str, preferred_inbox_id: int | Non
     return snapshot.current().enterprise_inbox_id
 
 
+DOMAIN_FIELDS = {"name", "slug", "description", "default_inbox", "orchestrator_inbox", "rate_limit_per_minute",
+                 "daily_budget_usd"}
+
+
+def _only(model, fields: dict, allowed: set[str], hint: str) -> None:
+    for name in fields:
+        if name not in allowed:
+            raise InvalidInput(f"{name} of a {model._meta.verbose_name} is not changed here: {hint}", field=name)
+
+
+@transaction.atomic
+def domain_create(*, name: str, by=None, **fields) -> Domain:
+    """Create a domain (``DOMAIN_FIELDS``) with its two level inboxes (see ``domain_get_or_create``)."""
+    _only(Domain, fields, DOMAIN_FIELDS, "the kill switch is inbox.services.domain_suspend.")
+    domain = Domain(name=name, **{"slug": slugify(name), **fields})
+    domain._history_user, domain._change_reason = by, "created"
+    domain.save()
+    return domain_get_or_create(name=domain.name)
+
+
+@transaction.atomic
+def domain_update(*, domain: Domain, by, reason: str = "", **fields) -> Domain:
+    """Change a domain's name, description, inboxes or limits (not its kill switch: that is
+    ``inbox.services.domain_suspend``, which also freezes proposals). Raises ``InvalidInput``."""
+    _only(Domain, fields, DOMAIN_FIELDS, "the kill switch is inbox.services.domain_suspend.")
+    return _save(domain, by=by, reason=reason or "changed: " + ", ".join(fields), fields=fields)
+
+
+def _save(obj, *, by, reason: str, fields: dict):
+    for field, value in fields.items():
+        setattr(obj, field, value)
+    obj._history_user, obj._change_reason = by, change_reason(reason)
+    obj.save()
+    return obj
+
+
 # --- inboxes and their reviewers --------------------------------------------------------------------
 
 @transaction.atomic
 def inbox_create(*, slug: str, name: str, domain: Domain | None, reviewers: Group | None = None,
-                 description: str = "", level: str = Level.AGENT) -> Inbox:
+                 description: str = "", level: str = Level.AGENT, by=None) -> Inbox:
     """Create an inbox at authority ``level``; its ``reviewers`` group may view it and decide in it."""
-    inbox = Inbox.objects.create(slug=slug, name=name, domain=domain, reviewers=reviewers,
-                                 description=description, level=level)
+    inbox = Inbox(slug=slug, name=name, domain=domain, reviewers=reviewers, description=description, level=level)
+    inbox._history_user = by
+    inbox.save()
     if reviewers is not None:
         inbox_grant(inbox=inbox, group=reviewers)
     return inbox
@@ -156,6 +214,25 @@ def agent_create(*, name: str, domain: Domain, team: str = "", owner=None, by=No
     return agent, raw
 
 
+AGENT_FIELDS = {"name", "team", "domain", "owner", "rate_limit_per_minute", "daily_budget_usd", "approved_tools"}
+
+
+@transaction.atomic
+def agent_update(*, agent: Agent, by, reason: str = "", **fields) -> Agent:
+    """Change an agent's name, team, domain, owner or limits (``AGENT_FIELDS``). Its status is the kill
+    switch's (``inbox.services.agent_suspend``), its secret ``agent_webhook_secret_rotate``'s, its tokens
+    ``governance.tokens``'; naming them raises ``InvalidInput``."""
+    _only(Agent, fields, AGENT_FIELDS, "use the kill switch, the token services or the secret rotation.")
+    return _save(agent, by=by, reason=reason or "changed: " + ", ".join(fields), fields=fields)
+
+
+@transaction.atomic
+def agent_webhook_secret_rotate(*, agent: Agent, by) -> Agent:
+    """Give ``agent`` a new webhook secret (the HMAC key of its decision callbacks): callbacks signed
+    from now on use it, so its owner must update the agent too. The history row says who rotated it."""
+    return _save(agent, by=by, reason="webhook secret rotated", fields={"webhook_secret": new_webhook_secret()})
+
+
 @transaction.atomic
 def agent_set_suspended(*, agent: Agent, suspended: bool, reason: str = "", by=None) -> Agent:
     """Flip the agent's kill-switch flag, recorded in its history with who and why. Freezing its
@@ -180,17 +257,3 @@ def domain_set_suspended(*, domain: Domain, suspended: bool, reason: str = "", b
         domain._history_user = by
     domain.save()
     return domain
-
-
-# --- policies ---------------------------------------------------------------------------------------
-
-@transaction.atomic
-def policy_update(*, policy, by, **changes):
-    """Change a policy's switches (is_active, priority, quorum); versioned with who changed it."""
-    for field, value in changes.items():
-        setattr(policy, field, value)
-    policy.updated_by = by
-    policy._history_user = by
-    policy._change_reason = "updated over the API: " + ", ".join(f"{k}={v}" for k, v in changes.items())
-    policy.save()
-    return policy

@@ -1,6 +1,15 @@
 """The work: proposals, the votes and decisions on them, escalations and webhook deliveries.
 
-Who may propose, review and decide (agents, inboxes, policies) is ``governance``'s; this app builds on it."""
+Who may propose, review and decide (agents, inboxes, policies) is ``governance``'s; this app builds on it.
+
+A decision is kept as it was taken: a decided proposal (any status but ``pending``) refuses ``save()``
+and ``delete()``, proposals are never deleted (one by one or as a queryset), a vote is never changed or
+deleted once cast: each refusal raises ``orchestra_site.errors.ImmutableRecord`` (409).
+``QuerySet.update()`` and ``bulk_update()`` only ever reach pending rows (decided ones are skipped).
+The lifecycle only ever writes pending rows (``inbox.decisions``, ``inbox.timers``, the freeze in
+``inbox.services``); the links of ``conflicts_with`` are a separate table and may still be added to a
+decided proposal.
+"""
 import uuid
 from decimal import Decimal
 
@@ -10,6 +19,45 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from governance.models import Agent, Classification, Inbox, Level, Risk
+from orchestra_site.errors import ImmutableRecord
+
+PENDING = "pending"
+
+
+class ProposalQuerySet(models.QuerySet):
+    """Proposals' queryset: never deleted in bulk; an update never reaches a decided row."""
+
+    def delete(self):
+        raise ImmutableRecord("Proposals are never deleted: they are the record of what agents asked.")
+
+    delete.queryset_only = True
+
+    def update(self, **kwargs):
+        """Update the pending rows of the queryset only, in the same statement (so a proposal decided
+        by another process meanwhile is left as decided, not raced); returns how many were updated.
+        ``bulk_update`` (and simple-history's ``bulk_update_with_history``) come through here too."""
+        return super(ProposalQuerySet, self.filter(status=PENDING)).update(**kwargs)
+
+    update.alters_data = True
+
+
+class VoteQuerySet(models.QuerySet):
+    """Votes' queryset: a cast vote is never deleted or changed in bulk."""
+
+    def delete(self):
+        raise ImmutableRecord("Votes are never deleted.")
+
+    delete.queryset_only = True
+
+    def update(self, **kwargs):
+        raise ImmutableRecord("A cast vote cannot be changed.")
+
+    update.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise ImmutableRecord("A cast vote cannot be changed.")
+
+    bulk_update.alters_data = True
 
 
 class Proposal(models.Model):
@@ -65,6 +113,8 @@ class Proposal(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["request_hash", "updated_at"])
 
+    objects = ProposalQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
@@ -83,6 +133,44 @@ class Proposal(models.Model):
     def __str__(self):
         return f"{self.action} {self.resource} ({self.status})"
 
+    # --- a decision is kept as it was taken (see the module docstring) ------------------------------
+
+    def save(self, *args, **kwargs):
+        """Refuses (``ImmutableRecord``) when the stored row is decided."""
+        stored = self.stored_status()
+        if stored is not None and stored != PENDING:
+            raise ImmutableRecord(f"Proposal {self.pk} is already {stored}: a decided proposal cannot be changed.")
+        super().save(*args, **kwargs)
+        self._stored_status = self.status
+
+    save.alters_data = True
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRecord("Proposals are never deleted: they are the record of what agents asked.")
+
+    delete.alters_data = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_status = instance.__dict__.get("status")  # absent when deferred
+        return instance
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        if fields is None or "status" in fields:
+            self._stored_status = self.__dict__.get("status")
+
+    def stored_status(self) -> str | None:
+        """The status this row has in the database (None for a row not saved yet): the one read with
+        it, or else one query (e.g. an instance rebuilt from a history row)."""
+        if self._state.adding:
+            return None
+        stored = getattr(self, "_stored_status", None)
+        if stored is None:
+            stored = Proposal._base_manager.filter(pk=self.pk).values_list("status", flat=True).first()
+        return stored
+
     @property
     def is_pending(self):
         return self.status == self.Status.PENDING
@@ -99,12 +187,27 @@ class Vote(models.Model):
     args = models.JSONField(null=True, blank=True, help_text="Edited args, for an edit.")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = VoteQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at"]
         constraints = [models.UniqueConstraint(fields=["proposal", "reviewer"], name="vote_once_per_reviewer")]
 
     def __str__(self):
         return f"{self.reviewer} {self.verdict} {self.proposal_id}"
+
+    def save(self, *args, **kwargs):
+        """Cast once: saving a vote that is already stored raises ``ImmutableRecord``."""
+        if not self._state.adding:
+            raise ImmutableRecord("A cast vote cannot be changed.")
+        super().save(*args, **kwargs)
+
+    save.alters_data = True
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRecord("Votes are never deleted.")
+
+    delete.alters_data = True
 
 
 class WebhookDelivery(models.Model):

@@ -58,6 +58,13 @@ class ProposalAlreadyDecided(Conflict):
     code = "already_decided"
 
 
+class ImmutableRecord(Conflict):
+    """A decided proposal or a cast vote was to be changed or deleted: the record of a decision is
+    kept as it was taken (admin, API and the ORM's ordinary paths all refuse)."""
+
+    code = "immutable"
+
+
 class RateLimited(ApplicationError):
     status = 429
     code = "rate_limited"

@@ -198,6 +198,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+# Messages are kept in the session (server-side), never in a signed but readable cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# History is read, never reverted: a revert saves whatever the history form posts (governance.admin).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # --- Content-Security-Policy (django-csp) -----------------------------------------------------------

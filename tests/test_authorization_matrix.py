@@ -10,14 +10,19 @@ WebSocket (viewing is the only thing a socket does: it relays, it never takes a 
 Each cell says what must happen: ``OK`` (allowed, and the change is made), or the refusal (401, 403,
 404, or ``LOGIN``: sent to a login page), and then nothing changed. A change in
 ``inbox.permissions`` or ``governance.permissions`` that opens a hole fails here.
+
+A change of inbox A's reviewers group (``governance.services.inbox_update``, what Django admin calls)
+moves the reviewer role: the old group's member is then refused like reviewer B, the new group's
+member allowed like reviewer A. Django admin's own matrix (staff roles) is test_admin_matrix.
 """
 import pytest
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.forms.models import model_to_dict
 from django.test import Client
 from guardian.shortcuts import assign_perm
 
+from governance import services as governance_services
 from governance import tokens
 from governance.models import Agent, Policy
 from inbox import services
@@ -181,6 +186,39 @@ def test_browser(world, role, op, expected):
     else:
         assert r.status_code == expected
         assert not effect(op, world)
+
+
+# --- a change of reviewers group ----------------------------------------------------------------------
+
+CHANGE_OF_GROUP = ["view", "decide", "escalate"]
+
+
+@pytest.fixture
+def regrouped(world):
+    """Inbox A now reviewed by "Platform SRE" (nina's group); alice stays in the old group."""
+    group = Group.objects.create(name="Platform SRE")
+    world["users"]["newcomer"] = UserFactory(username="nina")
+    world["users"]["newcomer"].groups.add(group)
+    governance_services.inbox_update(inbox=world["inbox"], reviewers=group, by=world["users"]["admin"])
+    return world
+
+
+@pytest.mark.parametrize("channel", ["api", "browser"])
+@pytest.mark.parametrize("op", CHANGE_OF_GROUP)
+def test_the_old_reviewers_group_loses_the_inbox(regrouped, channel, op):
+    client = api_client("reviewer_a", regrouped) if channel == "api" else web_client("reviewer_a", regrouped)
+    r = (api_call if channel == "api" else web_call)(client, op, regrouped)
+    assert r.status_code == 404
+    assert not effect(op, regrouped)
+
+
+@pytest.mark.parametrize("channel", ["api", "browser"])
+@pytest.mark.parametrize("op", CHANGE_OF_GROUP)
+def test_the_new_reviewers_group_gains_it(regrouped, channel, op):
+    client = api_client("newcomer", regrouped) if channel == "api" else web_client("newcomer", regrouped)
+    r = (api_call if channel == "api" else web_call)(client, op, regrouped)
+    assert r.status_code in (200, 302), r.content[:500]
+    assert op == "view" or effect(op, regrouped)
 
 
 # --- the WebSocket ------------------------------------------------------------------------------------

@@ -1,13 +1,20 @@
 """Demo data: domains, role-scoped inboxes, routing rules, reviewers and agents. Safe to run twice."""
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from guardian.shortcuts import assign_perm
 
 from governance.defaults import seed_policies
 from governance.models import Agent, Inbox
-from governance.services import ENTERPRISE_GROUP, agent_create, domain_get_or_create, enterprise_inbox, inbox_create
+from governance.services import (
+    ENTERPRISE_GROUP,
+    agent_create,
+    domain_get_or_create,
+    domain_orchestrator_grant,
+    enterprise_inbox,
+    global_role_grant,
+    inbox_create,
+)
 
 DEMO_PASSWORD = "orchestra-demo"
 
@@ -68,13 +75,11 @@ class Command(BaseCommand):
             if not Agent.objects.filter(name=name).exists():
                 agent_create(name=name, domain=domain_get_or_create(name=domain_name), team=team)
         # audrey audits (read-only everywhere); olivia orchestrates the domains; erin sits on the board
-        User.objects.get(username="audrey").user_permissions.add(
-            *Permission.objects.filter(codename__in=["view_inbox", "audit"]))
+        global_role_grant(user=User.objects.get(username="audrey"), role="audit")
+        olivia = User.objects.get(username="olivia")
         for domain_name in ("Platform", "Operations", "Product"):
-            assign_perm("governance.orchestrate_domain", User.objects.get(username="olivia"),
-                        domain_get_or_create(name=domain_name))
-        User.objects.get(username="erin").user_permissions.add(
-            Permission.objects.get(codename="enterprise_governance"))
+            domain_orchestrator_grant(user=olivia, domain=domain_get_or_create(name=domain_name))
+        global_role_grant(user=User.objects.get(username="erin"), role="enterprise_governance")
         created = seed_policies()
         for domain_name, usernames in [("Platform", ["alice", "bob"]), ("Operations", ["carol"]), ("Product", ["dan"])]:
             group = domain_get_or_create(name=domain_name).default_inbox.reviewers

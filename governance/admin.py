@@ -12,6 +12,8 @@ Admin is one more door, so it holds to the same rules as the API (``GovernedAdmi
 - each action names the permission its service requires (``allowed_permissions``); posting an action
   one may not run answers 403 and changes nothing.
 """
+import copy
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -66,7 +68,18 @@ class GovernedAdmin(ActionsNeedPermission, SimpleHistoryAdmin):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST" and self.revert_disabled(request):
             raise PermissionDenied("History is read-only: a record is never reverted to an old version.")
-        return super().history_form_view(request, object_id, version_id, extra_context)
+        request._orchestra_history_page = True  # shown read-only, not as a form without a button
+        page = copy.copy(self)  # this request's copy: read-only fields prepopulate nothing
+        page.prepopulated_fields = {}
+        return super(GovernedAdmin, page).history_form_view(request, object_id, version_id, extra_context)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if getattr(request, "_orchestra_history_page", False):
+            opts = self.model._meta
+            fields = [*fields, *(f.name for f in [*opts.fields, *opts.many_to_many]
+                                 if f.editable and not f.auto_created and f.name not in fields)]
+        return fields
 
     def save_related(self, request, form, formsets, change):
         for formset in formsets:

@@ -107,6 +107,7 @@ def test_history_pages_are_readable(request, who, decided, agent):
         assert r.status_code == 200
         r = client.get(revert_url(model, obj, first_version(model, obj)))
         assert r.status_code == 200 and b'name="_save"' not in r.content  # no Revert button
+        assert b'name="team"' not in r.content and b'name="summary"' not in r.content  # values, not inputs
 
 
 # --- the work is read-only in admin --------------------------------------------------------------------

@@ -3,8 +3,8 @@ the facts it is given, writes nothing, so submission and the dry-run share it.
 
 The rules, in order (each step's reason is recorded on the proposal and shown to reviewers):
 1. Policies are tried by ``priority`` (lower first), ties broken by the lower id; the first whose
-   every set condition holds wins. No match: the domain's default inbox, reviewed by humans (safe
-   fallback, never auto-approve; the quorum of step 5). An auto-approve policy that cannot
+   every set condition holds wins. No match: the domain's default inbox, one human (safe fallback,
+   never auto-approve; see step 5). An auto-approve policy that cannot
    auto-approve (step 3) hands over to the next matching policy that does not auto-approve, or to
    that fallback.
 2. ``forbid`` refuses the proposal.
@@ -14,9 +14,11 @@ The rules, in order (each step's reason is recorded on the proposal and shown to
    budget or off the tool list it is escalated as a resource request.
 4. The authority matrix can raise the level: a category the agent level must escalate is decided
    at least by the domain orchestrator; one the domain must escalate, by the enterprise board.
-5. Quorum: the routing policy's, or when it leaves it blank or no policy matched, 2 for high and
-   critical risk, else 1 (``default_quorum``; README "Quorum and four-eyes", ``Policy.quorum``'s
-   help text). SLA: the policy's, or critical 15 min, high 1 h, medium 4 h, low 24 h.
+5. Quorum: the routing policy's, or when it leaves it blank, 2 for high and critical risk, else 1
+   (``default_quorum``; README "Quorum and four-eyes", ``Policy.quorum``'s help text). With no
+   policy matched: one approver, whatever the risk — what the pinned API contract of a fresh
+   install (no policies yet) relies on; the default policies (``seed_governance``) route high-risk
+   actions with the risk default. SLA: the policy's, or critical 15 min, high 1 h, medium 4 h, low 24 h.
 """
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -66,7 +68,7 @@ class Evaluation:
 
 
 def default_quorum(risk: str) -> int:
-    """Distinct approvers needed when no policy sets a quorum (none matched, or its quorum is blank)."""
+    """Distinct approvers needed when the routing policy leaves its quorum blank."""
     return 2 if risk in ("high", "critical") else 1
 
 
@@ -119,7 +121,7 @@ def evaluate(f: Facts, snapshot: Snapshot | None = None) -> Evaluation:
     snap = snapshot or current()
     category = snap.action_types.get(f.action, ("", None))[0]
     matching = [p for p in snap.policies if matches(p, f, category)]
-    ev = Evaluation(outcome="review", level=Level.AGENT, category=category, quorum=default_quorum(f.risk),
+    ev = Evaluation(outcome="review", level=Level.AGENT, category=category, quorum=1,
                     sla_seconds=DEFAULT_SLA_SECONDS[f.risk])
     winner = matching[0] if matching else None
     if winner is not None and winner.outcome == Policy.Outcome.AUTO_APPROVE:

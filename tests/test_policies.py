@@ -237,7 +237,7 @@ def test_a_blocked_auto_approval_falls_to_the_next_matching_policy(platform):
 def test_a_blocked_auto_approval_with_nothing_after_it_goes_to_a_human(platform):
     PolicyFactory(outcome=Policy.Outcome.AUTO_APPROVE, min_confidence=0.9)
     ev = evaluate(facts(platform, confidence=0.5, risk="high"))
-    assert (ev.outcome, ev.policy_id, ev.target_inbox_id, ev.quorum) == ("review", None, None, 2)
+    assert (ev.outcome, ev.policy_id, ev.target_inbox_id, ev.quorum) == ("review", None, None, 1)
     assert "safe fallback" in ev.reason
 
 

@@ -97,9 +97,9 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
         if rule.needs_args:
             locked.final_args = args
         if not rule.approves or _quorum_reached(locked):
-            _decide(locked, reviewer, rule, verdict, comment)
-            if rule.approves:
+            if rule.approves:  # first, while the row is still pending: a decided proposal is immutable
                 _settle_conflicts(locked, reviewer, supersede=supersede_conflicts)
+            _decide(locked, reviewer, rule, verdict, comment)
         else:
             locked._change_reason = change_reason(f"{verdict} by {reviewer.get_username()} (awaiting quorum)")
             locked.save()

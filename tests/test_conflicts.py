@@ -226,7 +226,9 @@ def test_the_approved_proposals_history_says_what_it_left_and_superseded(across,
     first, second = pair  # second: other-bot's rival in alice's own inbox
     _, theirs = across  # legal-bot's, in bob's inbox (``mine`` is deploy-bot's, as ``first``: no rival)
     approve(Proposal.objects.get(pk=first), alice, supersede_conflicts=True)
-    row = last_reason(Proposal.objects.get(pk=first))
+    # settled just before the decision is saved (a decided proposal is immutable): the row before it
+    decision, row = Proposal.objects.get(pk=first).history.order_by("-history_id")[:2]
+    assert decision.history_change_reason == "approve by alice" and decision.status == "approved"
     assert row.history_change_reason.startswith("rivals on the resource: superseded ")
     assert "pending (outside alice's authority)" in row.history_change_reason
     assert "superseded 1;" in row.history_change_reason and "left 1 pending" in row.history_change_reason

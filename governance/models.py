@@ -192,6 +192,16 @@ class Policy(models.Model):
     expiry_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text="Hard expiry after submission (blank = the agent's expires_at or none)."
     )
+    approval_ttl_seconds = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="How long an approval may be executed after it is given (blank = 24 hours).",
+    )
+    retention = models.CharField(
+        max_length=12, blank=True, choices=[("standard", "Standard decision"), ("significant", "Significant"),
+                                            ("compliance", "Compliance-relevant")],
+        help_text="Audit retention class of what it routes (blank = by classification and kind of event).",
+    )
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="1 at creation, +1 per change.")
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     history = HistoricalRecords(m2m_fields=[agents, agent_groups])
@@ -325,3 +335,14 @@ class GovernanceRole(models.Model):
 
 
 ZERO_USD = Decimal("0.00")
+
+
+# The audit trail's records live in governance.audit (app label "governance").
+from .audit.models import (  # noqa: E402, F401
+    AuditAlert,
+    AuditCheckpoint,
+    AuditEvent,
+    AuditHead,
+    AuditSeal,
+    RetentionClass,
+)

@@ -59,6 +59,8 @@ class Evaluation:
     policy_id: int | None = None
     policy_version: int | None = None
     policy_name: str = ""
+    approval_ttl_seconds: int | None = None  # the policy's; None = the default (24 h)
+    retention: str = ""  # the policy's audit retention class ("" = by classification)
     target_inbox_id: int | None = None  # for review at the agent level; other levels use level inboxes
     reasons: list[str] = field(default_factory=list)
 
@@ -163,6 +165,7 @@ def _adopt(ev: Evaluation, p: CompiledPolicy, f: Facts) -> None:
     ev.quorum = p.quorum or default_quorum(f.risk)
     ev.sla_seconds = p.sla_seconds or DEFAULT_SLA_SECONDS[f.risk]
     ev.expiry_seconds = p.expiry_seconds
+    ev.approval_ttl_seconds, ev.retention = p.approval_ttl_seconds, p.retention
     ev.target_inbox_id = p.inbox_id
 
 

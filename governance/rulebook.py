@@ -63,6 +63,8 @@ def policy_update(*, policy: Policy, by, reason: str = "", agents=UNCHANGED, age
     """Change a policy (any of its fields, its agents and agent groups); a new version naming ``by``
     and ``reason`` (default: the fields changed). Raises ``InvalidInput`` naming an unknown field."""
     _known(Policy, changes)
+    changes.pop("version", None)
+    policy.version = Policy.objects.select_for_update().values_list("version", flat=True).get(pk=policy.pk) + 1
     policy.updated_by = by if getattr(by, "pk", None) else None
     listed = {**changes, **({"agents": agents} if agents is not UNCHANGED else {}),
               **({"agent_groups": agent_groups} if agent_groups is not UNCHANGED else {})}

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Max
 
 VERSION_KEY = "orchestra:governance:version"
 _lock = threading.Lock()
@@ -42,6 +41,8 @@ class CompiledPolicy:
     min_confidence: float
     sla_seconds: int | None
     expiry_seconds: int | None
+    approval_ttl_seconds: int | None = None
+    retention: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,6 @@ def _load() -> Snapshot:
     from .models import ActionType, AuthorityRule, Inbox, Level, Policy
 
     policies = []
-    versions = dict(Policy.history.values_list("id").annotate(latest=Max("history_id")))
     qs = Policy.objects.filter(is_active=True).select_related("category").prefetch_related(
         "agents", "agent_groups__agents"
     ).order_by("priority", "id")
@@ -79,13 +79,14 @@ def _load() -> Snapshot:
         groups = list(p.agent_groups.all())
         group_agent_ids = frozenset(a.id for g in groups for a in g.agents.all())
         policies.append(CompiledPolicy(
-            id=p.id, version=versions.get(p.id), name=p.name, priority=p.priority, is_regulatory=p.is_regulatory,
+            id=p.id, version=p.version, name=p.name, priority=p.priority, is_regulatory=p.is_regulatory,
             agent_ids=agent_ids, group_agent_ids=group_agent_ids, has_agent_condition=bool(agent_ids or groups),
             domain_id=p.domain_id, action_pattern=p.action_pattern, category=p.category.slug if p.category else "",
             min_risk=p.min_risk, max_risk=p.max_risk, classification=p.classification,
             min_cost_usd=p.min_cost_usd, max_cost_usd=p.max_cost_usd, outcome=p.outcome, inbox_id=p.inbox_id,
             escalate_to=p.escalate_to, quorum=p.quorum, min_confidence=p.min_confidence,
             sla_seconds=p.sla_seconds, expiry_seconds=p.expiry_seconds,
+            approval_ttl_seconds=p.approval_ttl_seconds, retention=p.retention,
         ))
     matrix = {(r.level, r.category.slug): r.mode for r in AuthorityRule.objects.select_related("category")}
     action_types = {a.name: (a.category.slug, a.args_schema) for a in ActionType.objects.select_related("category")}

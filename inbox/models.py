@@ -97,7 +97,7 @@ class Proposal(models.Model):
     policy = models.ForeignKey("governance.Policy", null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="proposals")
     policy_version = models.PositiveIntegerField(null=True, blank=True,
-                                                 help_text="history_id of the policy version that routed it.")
+                                                 help_text="The routing policy's own version (1, 2, …) then.")
     routing_reason = models.TextField(blank=True)
     quorum = models.PositiveSmallIntegerField(default=1, help_text="Distinct approvals needed.")
     sla_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -109,6 +109,13 @@ class Proposal(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_comment = models.TextField(blank=True)
     final_args = models.JSONField(null=True, blank=True)
+    approval_digest = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the approved action, resource and final args.")
+    approval_expires_at = models.DateTimeField(null=True, blank=True,
+                                               help_text="The approval may be executed until then.")
+    workflow = models.CharField(max_length=120, blank=True, db_index=True,
+                                help_text="The multi-agent workflow it belongs to (the agent's id for it).")
+    trace_id = models.CharField(max_length=32, blank=True, help_text="W3C trace id of the submitting request.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["request_hash", "updated_at"])
@@ -206,6 +213,38 @@ class Vote(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRecord("Votes are never deleted.")
+
+    delete.alters_data = True
+
+
+class Execution(models.Model):
+    """What happened when an approved proposal's action ran, as its agent reported it. One approval,
+    one execution: at most one row per proposal (a second report is refused, 409)."""
+
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        PARTIAL = "partial", "Partial"
+
+    proposal = models.OneToOneField(Proposal, on_delete=models.PROTECT, related_name="execution")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    message = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    args = models.JSONField(default=dict, blank=True, help_text="The args the action ran with.")
+    reported_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.proposal_id} {self.status}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableRecord("An execution report cannot be changed.")
+        super().save(*args, **kwargs)
+
+    save.alters_data = True
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRecord("Execution reports are never deleted.")
 
     delete.alters_data = True
 

@@ -18,6 +18,8 @@ same code runs embedded on a laptop and in production:
   behind a reverse proxy let uvicorn take the client from ``X-Forwarded-For`` for that proxy only
   (``--forwarded-allow-ips=<proxy address>``, or ``FORWARDED_ALLOW_IPS``; 127.0.0.1 is trusted by default).
   Otherwise every user shares the proxy's address, and a few failures anywhere lock everyone out.
+- ``ORCHESTRA_AUDIT_KEY``: key of the audit trail's hash chain (default: derived from ``SECRET_KEY``). Keep
+  it out of the database and never change it: ``verify_audit`` checks every link with it.
 - ``ORCHESTRA_LONG_POLL_RECHECK_SECONDS``: a waiting long-poll (``/wait``) re-reads its proposal at
   least this often (seconds; default 1 with the in-memory channel layer, 5 with Redis). A safety net:
   events wake waiters at once, and ``inbox.watcher`` carries other processes' changes to the
@@ -236,6 +238,7 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 
 # --- Orchestra --------------------------------------------------------------------------------------
+ORCHESTRA_AUDIT_KEY = env.str("ORCHESTRA_AUDIT_KEY", default="") or f"derived:{SECRET_KEY}"
 ORCHESTRA_MAX_BODY_BYTES = env.int("ORCHESTRA_MAX_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = ORCHESTRA_MAX_BODY_BYTES
 ORCHESTRA_WEBHOOK_TIMEOUT = env.float("ORCHESTRA_WEBHOOK_TIMEOUT", default=5.0)

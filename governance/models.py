@@ -232,6 +232,10 @@ class Agent(models.Model):
     webhook_secret = models.CharField(
         max_length=64, help_text="Key of the HMAC-SHA256 signature on decision callbacks."
     )
+    webhook_secret_previous = models.CharField(
+        max_length=64, blank=True, help_text="The secret before the last rotation, still signing until "
+                                             "webhook_secret_previous_until (the grace period).")
+    webhook_secret_previous_until = models.DateTimeField(null=True, blank=True)
     rate_limit_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="Proposals per minute; over it the API answers 429. Blank = unlimited."
     )

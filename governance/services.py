@@ -8,9 +8,12 @@ never ``Model.save`` or ``assign_perm`` themselves. Freezing the proposals of a 
 work's business: the kill switch itself (flag + freeze) is ``inbox.services.agent_suspend`` and friends.
 """
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -18,6 +21,8 @@ from orchestra_site.errors import InvalidInput
 from orchestra_site.formats import change_reason
 
 from . import snapshot
+from .audit.models import AuditAction
+from .audit.record import audit_record
 from .models import Agent, Domain, Inbox, Level
 from .roles import (  # noqa: F401
     GLOBAL_ROLES,
@@ -227,10 +232,24 @@ def agent_update(*, agent: Agent, by, reason: str = "", **fields) -> Agent:
 
 
 @transaction.atomic
-def agent_webhook_secret_rotate(*, agent: Agent, by) -> Agent:
-    """Give ``agent`` a new webhook secret (the HMAC key of its decision callbacks): callbacks signed
-    from now on use it, so its owner must update the agent too. The history row says who rotated it."""
-    return _save(agent, by=by, reason="webhook secret rotated", fields={"webhook_secret": new_webhook_secret()})
+def agent_webhook_secret_rotate(*, agent: Agent, by, grace_seconds: float | None = None) -> Agent:
+    """Give ``agent`` a new webhook secret (the HMAC key of its decision callbacks). The old one keeps
+    signing, beside the new one, for ``grace_seconds`` (default ``ORCHESTRA_WEBHOOK_SECRET_GRACE_SECONDS``;
+    0 = not at all), so the agent's receiver can move to the new secret meanwhile
+    (``governance.webhook_secrets``). The history row and the audit trail say who rotated it, never the
+    secrets. Raises ``InvalidInput`` for a negative grace period."""
+    grace = settings.ORCHESTRA_WEBHOOK_SECRET_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    if grace < 0:
+        raise InvalidInput("The grace period cannot be negative.", field="grace_seconds")
+    until = timezone.now() + timedelta(seconds=grace)
+    _save(agent, by=by, reason="webhook secret rotated",
+          fields={"webhook_secret": new_webhook_secret(), "webhook_secret_previous": agent.webhook_secret,
+                  "webhook_secret_previous_until": until if grace else None})
+    audit_record(AuditAction.CONFIGURATION, f"webhook secret of agent {agent.name} rotated", actor=by,
+                 status="applied", domain=agent.domain.slug,
+                 details={"context": f"agent {agent.name}", "decision": "rotate the webhook secret",
+                          "outcome": f"previous secret accepted until {until.isoformat() if grace else 'never'}"})
+    return agent
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from governance.auth import bearer
 from orchestra_site.pagination import BoundedLimitOffset
 from orchestra_site.schemas import ERROR_RESPONSES, ErrorOut, choices
 
-from . import permissions, selectors, services, watcher
+from . import metrics, permissions, selectors, services, watcher
 from .events import proposal_group
 from .models import Proposal
 from .schemas import DecisionIn, EscalationIn, ProposalIn, ProposalOut
@@ -130,8 +130,9 @@ async def wakeups(proposal_id):
 
     await layer.group_add(group, channel)
     try:
-        async with watcher.listening():
-            yield wake
+        with metrics.LONG_POLL_WAITERS.track_inprogress():
+            async with watcher.listening():
+                yield wake
     finally:
         await layer.group_discard(group, channel)
 

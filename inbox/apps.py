@@ -10,3 +10,9 @@ class InboxConfig(AppConfig):
         from . import signals
 
         signals.connect()
+        # /metrics reads the pending proposals per inbox and the owed webhooks (inbox/metrics.py).
+        from orchestra_site import metrics as site_metrics
+
+        from .metrics import InboxCollector
+
+        site_metrics.register(InboxCollector())

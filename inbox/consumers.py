@@ -18,7 +18,7 @@ from django.contrib import auth
 
 from orchestra_site.errors import NotFound
 
-from . import permissions
+from . import metrics, permissions
 from .events import inbox_group
 from .signals import session_digest, user_group
 
@@ -70,8 +70,13 @@ class InboxConsumer(AsyncWebsocketConsumer):
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.counted = True
+        metrics.WEBSOCKET_CONNECTIONS.inc()
 
     async def disconnect(self, code):
+        if getattr(self, "counted", False):
+            self.counted = False
+            metrics.WEBSOCKET_CONNECTIONS.dec()
         await self._leave()
 
     async def _leave(self):

@@ -2,8 +2,8 @@
 
 Each decision locks the proposal row (``SELECT … FOR NO KEY UPDATE``: exclusive among deciders, yet
 not blocking rows that merely reference it; SQLite serialises writers with BEGIN IMMEDIATE), so it
-is taken exactly once; the loser learns who won (409). Live events and the agent's
-callback are queued with ``transaction.on_commit``.
+is taken exactly once; the loser learns who won (409). The agent's callback is owed in the same
+transaction (``inbox.outbox``); live events and the delivery are queued with ``transaction.on_commit``.
 
 Conflicts: approving a proposal settles its pending rivals (same resource, other agents). Superseding
 is the approving reviewer's explicit choice (``supersede_conflicts``, off by default) and reaches only
@@ -25,7 +25,7 @@ from orchestra_site.formats import change_reason
 
 from . import events, permissions, selectors
 from .models import Proposal, Vote
-from .outcomes import after_decision, already_decided
+from .outcomes import after_decision, after_decisions, already_decided
 from .timers import expiry_first, refuse_after_expiry
 
 Status = Proposal.Status
@@ -126,7 +126,7 @@ def _decide(p: Proposal, reviewer, rule: Verdict, verdict: str, comment: str) ->
         p.final_args = p.args if rule.approves else None
     p._change_reason = change_reason(f"{verdict} by {reviewer.get_username()}")
     p.save()
-    transaction.on_commit(lambda: after_decision(p))
+    after_decision(p)
 
 
 def _settle_conflicts(p: Proposal, reviewer, *, supersede: bool) -> None:
@@ -163,7 +163,7 @@ def _settle_conflicts(p: Proposal, reviewer, *, supersede: bool) -> None:
     if superseded:
         bulk_update_with_history(superseded, Proposal, ["status", "decided_at", "decided_by", "decision_comment",
                                                         "updated_at"])
-        transaction.on_commit(lambda: [after_decision(o) for o in superseded])
+        after_decisions(superseded)
     if left:
         bulk_update_with_history(left, Proposal, ["updated_at"])
         transaction.on_commit(lambda: [events.announce_conflict(o, p) for o in left])

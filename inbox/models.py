@@ -285,3 +285,39 @@ class Escalation(models.Model):
 
     def __str__(self):
         return f"{self.proposal_id} → {self.to_inbox} ({self.reason[:40]})"
+
+
+class OwedWebhook(models.Model):
+    """The outbox: a decision callback the agent is owed. Written in the transaction that decides the
+    proposal, so a decision and its promise to tell the agent commit (or roll back) together; the
+    django-q2 worker marks it done only once the receiver answered 2xx, and a periodic sweep queues
+    again whatever is still owed (``inbox.outbox``). Its ``id`` is the delivery id every attempt carries
+    (``X-Orchestra-Delivery``), so a receiver can drop a repeated delivery."""
+
+    class State(models.TextChoices):
+        OWED = "owed", "Owed"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Gave up (attempts exhausted)"
+        REFUSED = "refused", "Refused (callback address not allowed)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False,
+                          help_text="The delivery id, the same on every attempt.")
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="owed_webhooks")
+    event = models.CharField(max_length=40, default="proposal.decided")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OWED)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Attempts started so far.")
+    next_attempt_at = models.DateTimeField(help_text="The next attempt may start then (backoff).")
+    leased_until = models.DateTimeField(null=True, blank=True,
+                                        help_text="A worker is attempting it until then at most (in flight).")
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="Last put on the task queue.")
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True, help_text="Delivered, given up or refused then.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="owed_webhook_due")]
+        constraints = [models.UniqueConstraint(fields=["proposal", "event"], name="owed_webhook_once_per_event")]
+
+    def __str__(self):
+        return f"{self.event} {self.proposal_id}: {self.state} after {self.attempts} attempt(s)"

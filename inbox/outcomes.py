@@ -1,9 +1,15 @@
 """What follows a decision, whoever took it (a reviewer, a policy, the expiry timer): the live event,
-the agent's callback, and the 409 that names who decided first."""
+the agent's callback, and the 409 that names who decided first.
+
+``after_decision`` / ``after_decisions`` / ``tell_agent`` are called *inside* the transaction that
+decides: the callback the agent is owed is written there (``inbox.outbox``: an outbox row, so it
+survives any crash), and the live event and the delivery task are queued for after the commit."""
+from django.db import transaction
+
 from orchestra_site.errors import ProposalAlreadyDecided
 from orchestra_site.formats import timestamp
 
-from . import events
+from . import events, metrics, outbox
 from .models import Proposal
 
 
@@ -15,13 +21,22 @@ def already_decided(p: Proposal) -> ProposalAlreadyDecided:
     )
 
 
+def after_decisions(proposals: list[Proposal]) -> None:
+    """Inside the deciding transaction: owe each decided proposal's agent its callback, and announce
+    the decisions live after the commit."""
+    if not proposals:
+        return
+    outbox.webhooks_owe(proposals)
+    decided = list(proposals)
+    transaction.on_commit(lambda: [events.announce(p, "proposal.decided") for p in decided])
+    transaction.on_commit(lambda: metrics.observe_decisions(decided))
+
+
 def after_decision(p: Proposal) -> None:
-    events.announce(p, "proposal.decided")
-    tell_agent(p)
+    after_decisions([p])
 
 
 def tell_agent(p: Proposal) -> None:
-    if p.callback_url:
-        from .tasks import enqueue_webhook
-
-        enqueue_webhook(p.pk)
+    """Inside the transaction that decided ``p`` without a reviewer (auto-approval): owe its callback."""
+    outbox.webhooks_owe([p])
+    transaction.on_commit(lambda: metrics.observe_decisions([p]))

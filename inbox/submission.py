@@ -1,12 +1,13 @@
 """Submission: a proposed action arrives, is checked against the agent's limits and the action's
 contract, routed by policy (auto-approve, review in an inbox, escalate, forbid) and stored.
 
-``proposal_submit`` writes inside one transaction and queues its live event (or the agent's callback,
-for an auto-approval) with ``transaction.on_commit``. When the agent or its domain has a daily budget,
-that transaction also takes the budget's row locks (``budget.lock_budgets``) before the policies are
-evaluated, so the budget check and the spend (the INSERT) are atomic: concurrent submissions of one
-agent (or domain) are routed exactly as if they had arrived one after the other. Without a budget
-nothing is locked and evaluation runs before the transaction, as cheap as it can be.
+``proposal_submit`` writes inside one transaction, with the agent's callback owed there for an
+auto-approval (``inbox.outbox``), and queues its live event with ``transaction.on_commit``. When the
+agent or its domain has a daily budget, that transaction also takes the budget's row locks
+(``budget.lock_budgets``) before the policies are evaluated, so the budget check and the spend (the
+INSERT) are atomic: concurrent submissions of one agent (or domain) are routed exactly as if they had
+arrived one after the other. Without a budget nothing is locked and evaluation runs before the
+transaction, as cheap as it can be.
 """
 import hashlib
 import json
@@ -22,7 +23,7 @@ from governance.policies import Evaluation, Facts, evaluate
 from governance.services import level_inbox_id
 from orchestra_site.errors import Forbidden, IdempotencyConflict
 
-from . import budget, events, selectors
+from . import budget, events, metrics, selectors
 from .models import Proposal
 from .outcomes import tell_agent
 
@@ -119,11 +120,12 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
                 ev = evaluate(facts_for(agent, data))
             proposal = _route(agent, data, ev, digest, idempotency_key)
             proposal.save(force_insert=True)
+            transaction.on_commit(lambda: metrics.observe_submission(proposal))
             if proposal.is_pending:
                 _mark_conflicts(proposal)
                 transaction.on_commit(lambda: events.announce(proposal, "proposal.created"))
             elif proposal.callback_url and proposal.status == Status.APPROVED:
-                transaction.on_commit(lambda: tell_agent(proposal))
+                tell_agent(proposal)
     except IntegrityError:
         if not idempotency_key:
             raise

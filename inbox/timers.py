@@ -77,7 +77,7 @@ def proposal_expire(*, proposal: Proposal, now=None) -> bool:
         p.decision_comment = "Expired before a decision; nothing was run."
         p._change_reason = "expired"
         p.save()
-        transaction.on_commit(lambda: after_decision(p))
+        after_decision(p)
     return True
 
 

@@ -32,6 +32,8 @@ from pathlib import Path
 import environ
 from csp import constants as csp
 
+from orchestra_site.request_log import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 (BASE_DIR / "var").mkdir(exist_ok=True)
 
@@ -40,7 +42,19 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
+# Production mode: a real database is named and DEBUG is off. Its defaults are the safe ones (a
+# SECRET_KEY is required, HTTPS settings on, JSON logs); each can still be set from the environment.
+PRODUCTION = bool(env.str("DATABASE_URL", default="")) and not DEBUG
 SECRET_KEY = env.str("SECRET_KEY", default=env.str("DJANGO_SECRET_KEY", default=""))
+if not SECRET_KEY and PRODUCTION:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. In production mode (DATABASE_URL set, DEBUG off) every process must share "
+        "one secret key, or sessions and signed values break across web workers and machines. Set it in "
+        "the environment, e.g. SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+        "and keep it: see docs/operations.md, 'Secrets'."
+    )
 if not SECRET_KEY:
     # Embedded mode: a per-checkout key kept in var/, never committed.
     key_file = BASE_DIR / "var" / "secret_key"
@@ -49,6 +63,10 @@ if not SECRET_KEY:
 
         key_file.write_text(get_random_string(64))
     SECRET_KEY = key_file.read_text().strip()
+
+# Older keys still accepted for sessions, password resets and signed values: rotate SECRET_KEY by moving
+# the old one here (comma-separated) without logging everyone out; drop it after SESSION_COOKIE_AGE.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -74,6 +92,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "orchestra_site.request_log.request_id",  # first: every later log line carries the request id
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "orchestra_site.middleware.static_files",
@@ -150,9 +169,10 @@ else:
 Q_CLUSTER = {
     "name": "orchestra",
     "workers": env.int("ORCHESTRA_Q_WORKERS", default=2),
-    "timeout": 60,
-    "retry": 120,
-    "max_attempts": 1,  # webhook retries are explicit, with backoff (inbox.tasks)
+    # Seconds a task may run before the cluster kills it; retry (ORM broker) must be longer.
+    "timeout": env.int("ORCHESTRA_Q_TIMEOUT", default=60),
+    "retry": env.int("ORCHESTRA_Q_TIMEOUT", default=60) + 60,
+    "max_attempts": 1,  # webhook retries are explicit, with backoff, from the outbox (inbox.outbox)
     "catch_up": False,
     "label": "Tasks",
 }
@@ -197,8 +217,24 @@ AXES_VERBOSE = False
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- HTTPS (behind a TLS-terminating proxy; see docs/operations.md) ---------------------------------------
+# Production defaults: cookies only over HTTPS, plain HTTP redirected (except the health and metrics
+# endpoints, which load balancers and Prometheus call on the internal address), HSTS for a year.
+# uvicorn learns the scheme from X-Forwarded-Proto of the proxies in --forwarded-allow-ips
+# (FORWARDED_ALLOW_IPS); under WSGI set SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO instead, and only
+# when the proxy always sets that header itself.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SESSION_COOKIE_SECURE)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+if _proxy_header := env.str("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = (_proxy_header, "https")
+# Preloading HSTS is a commitment the operator makes (hstspreload.org), not a default: don't warn about it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
 # Messages are kept in the session (server-side), never in a signed but readable cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -249,13 +285,20 @@ ORCHESTRA_LONG_POLL_MAX_SECONDS = env.int("ORCHESTRA_LONG_POLL_MAX_SECONDS", def
 ORCHESTRA_LONG_POLL_RECHECK_SECONDS = env.float("ORCHESTRA_LONG_POLL_RECHECK_SECONDS",
                                                 default=5.0 if REDIS_URL else 1.0)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
-    "loggers": {"orchestra": {"level": env.str("LOG_LEVEL", default="INFO")}},
-}
+ORCHESTRA_WEBHOOK_SECRET_GRACE_SECONDS = env.float("ORCHESTRA_WEBHOOK_SECRET_GRACE_SECONDS", default=7 * 24 * 3600)
+
+# --- Operations: health, metrics, logs (docs/operations.md) ---------------------------------------------
+ORCHESTRA_READYZ_TIMEOUT = env.float("ORCHESTRA_READYZ_TIMEOUT", default=1.0)
+ORCHESTRA_METRICS_TOKEN = env.str("ORCHESTRA_METRICS_TOKEN", default="")
+ORCHESTRA_METRICS_ALLOWED_NETWORKS = env.list("ORCHESTRA_METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+# prometheus_client's multiprocess mode reads this variable when it is first imported (after settings).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(BASE_DIR / "var" / "prometheus"))
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
 # Static files are served by WhiteNoise from the app server (run collectstatic in production;
 # in tests and development they are found in place).

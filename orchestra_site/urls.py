@@ -2,8 +2,13 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from .api import api_urls, route_not_found
+from .health import healthz, readyz
+from .metrics import metrics_view
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/", api_urls()),
     re_path(r"^api/", route_not_found),  # anything else under /api/: a JSON 404 in the error contract

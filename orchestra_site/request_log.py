@@ -1,0 +1,120 @@
+"""Logs an operator can ship: the request id, who is acting, and the log format.
+
+- ``request_id`` (middleware, in ``MIDDLEWARE``): every request gets an id, the caller's
+  ``X-Request-ID`` when it sent a sensible one (1–200 characters of ``A-Z a-z 0-9 . _ - : /``), else a
+  new UUID (hex). It is returned in the response's ``X-Request-ID`` and put on every log line written
+  while the request is served, with who is acting: ``user:<username>`` or ``agent:<name>`` (as far as
+  the request has authenticated when the line is written; nothing is queried to find out). Each request
+  also writes one INFO line on the ``orchestra.requests`` logger: method, path, status, duration (ms).
+- ``RequestContext`` (a logging filter, on the console handler): adds ``request_id`` and ``actor`` to
+  every record (``null`` outside a request: the q2 cluster, management commands).
+- ``LOG_FORMAT`` (settings): ``json``, one JSON object per line (``timestamp`` ISO 8601 UTC, ``level``,
+  ``logger``, ``message``, ``request_id``, ``actor``, ``exc_info`` with the traceback; python-json-logger),
+  the default in production mode; or ``plain``, one readable line, the default in development.
+"""
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from inspect import iscoroutinefunction
+
+from django.utils.decorators import sync_and_async_middleware
+
+HEADER = "X-Request-ID"
+_ACCEPTED = re.compile(r"[A-Za-z0-9._\-:/]{1,200}")
+current_request: ContextVar = ContextVar("orchestra_request", default=None)
+requests_log = logging.getLogger("orchestra.requests")
+
+
+def request_id_from(request) -> str:
+    """The caller's ``X-Request-ID`` when acceptable (module docstring), else a new one."""
+    given = request.headers.get(HEADER, "")
+    return given if _ACCEPTED.fullmatch(given) else uuid.uuid4().hex
+
+
+def actor_of(request) -> str | None:
+    """``agent:<name>`` or ``user:<username>`` of what the request has authenticated so far, without a query:
+    the API's bearer auth (``request.auth``), else a session user already loaded by a view."""
+    if request is None:
+        return None
+    auth = request.__dict__.get("auth")
+    if auth is None:
+        auth = request.__dict__.get("_cached_user")  # set once Django has loaded request.user
+    if auth is None or not getattr(auth, "is_authenticated", True):
+        return None
+    name = getattr(auth, "name", None)
+    if name is not None and auth.__class__.__name__ == "Agent":
+        return f"agent:{name}"
+    username = getattr(auth, "get_username", None)
+    return f"user:{username()}" if username else None
+
+
+class RequestContext(logging.Filter):
+    """Adds ``request_id`` and ``actor`` to each record (None outside a request)."""
+
+    def filter(self, record):
+        request = current_request.get()
+        record.request_id = getattr(request, "request_id", None)
+        record.actor = actor_of(request)
+        return True
+
+
+def _started(request) -> tuple:
+    request.request_id = request_id_from(request)
+    return current_request.set(request), time.perf_counter()
+
+
+def _finished(request, response, token, started):
+    response[HEADER] = request.request_id
+    requests_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code,
+                      (time.perf_counter() - started) * 1000)
+    current_request.reset(token)
+    return response
+
+
+@sync_and_async_middleware
+def request_id(get_response):
+    if iscoroutinefunction(get_response):
+        async def middleware(request):
+            token, started = _started(request)
+            try:
+                return _finished(request, await get_response(request), token, started)
+            except BaseException:
+                current_request.reset(token)
+                raise
+    else:
+        def middleware(request):
+            token, started = _started(request)
+            try:
+                return _finished(request, get_response(request), token, started)
+            except BaseException:
+                current_request.reset(token)
+                raise
+    return middleware
+
+
+def logging_config(*, level: str, fmt: str) -> dict:
+    """The ``LOGGING`` setting: one console handler (stderr) in format ``fmt`` (``json`` or ``plain``),
+    the root at ``level``; django-q2's logger at ``level`` too, so the cluster's schedule runs show."""
+    formatter = ({"()": "pythonjsonlogger.json.JsonFormatter",
+                  "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(actor)s",
+                  "rename_fields": {"levelname": "level", "name": "logger"}, "timestamp": True}
+                 if fmt == "json" else
+                 {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(actor)s] %(message)s"})
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_context": {"()": "orchestra_site.request_log.RequestContext"}},
+        "formatters": {"default": formatter},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "default",
+                                 "filters": ["request_context"]}},
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            # django-q2 adds a handler of its own only when none is configured; with ours it follows the root.
+            "django-q": {"level": level},
+            # The runserver/uvicorn-independent request line is ours (orchestra.requests): no duplicate.
+            "django.server": {"level": "WARNING"},
+            "httpx": {"level": "WARNING"},  # a line per webhook POST: orchestra.webhooks says it better
+        },
+    }

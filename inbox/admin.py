@@ -48,6 +48,9 @@ def tokens_page(model_admin, request, issued: list[tuple[Agent, str]]) -> Templa
     return TemplateResponse(request, TOKENS_TEMPLATE, context)
 
 
+SECRET_FIELDS = ("webhook_secret", "webhook_secret_previous")
+
+
 @admin.register(Agent)
 class AgentAdmin(GovernedAdmin):
     list_display = ("name", "domain", "team", "status", "owner", "created_at")
@@ -55,7 +58,8 @@ class AgentAdmin(GovernedAdmin):
     search_fields = ("name", "team")
     # Status is the kill switch's (actions below), the secret is rotated by its action, tokens are minted
     # by the "issue token" action: none of them is a form field.
-    readonly_fields = ("status", "suspended_reason", "webhook_secret", "created_at")
+    readonly_fields = ("status", "suspended_reason", "webhook_secret", "webhook_secret_previous",
+                       "webhook_secret_previous_until", "created_at")
     inlines = [ApiTokenInline]
     actions = ["issue_token", "suspend", "resume", "rotate_webhook_secret"]
 
@@ -72,7 +76,7 @@ class AgentAdmin(GovernedAdmin):
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
-        return fields if self.may_see_secret(request) else [f for f in fields if f != "webhook_secret"]
+        return fields if self.may_see_secret(request) else [f for f in fields if f not in SECRET_FIELDS]
 
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
         """The history page lists what changed between versions: never the secret, unless one may rotate it."""
@@ -81,7 +85,7 @@ class AgentAdmin(GovernedAdmin):
         previous = None
         for current in historical_records:
             if previous is not None:
-                delta = previous.diff_against(current, excluded_fields=["webhook_secret"],
+                delta = previous.diff_against(current, excluded_fields=list(SECRET_FIELDS),
                                               foreign_keys_are_objs=foreign_keys_are_objs)
                 helper = self.get_historical_record_context_helper(request, previous)
                 previous.history_delta_changes = helper.context_for_delta_changes(delta)
@@ -129,12 +133,15 @@ class AgentAdmin(GovernedAdmin):
                   for agent in queryset]
         return tokens_page(self, request, issued)
 
-    @admin.action(description="Rotate the webhook secret (the agent must be given the new one)",
+    @admin.action(description="Rotate the webhook secret (the old one still signs for a grace period)",
                   permissions=["change"])
     def rotate_webhook_secret(self, request, queryset):
         for agent in queryset:
-            governance_services.agent_webhook_secret_rotate(agent=agent, by=request.user)
-            self.message_user(request, f"{agent.name}: new webhook secret; give it to the agent's owner.",
+            agent = governance_services.agent_webhook_secret_rotate(agent=agent, by=request.user)
+            until = agent.webhook_secret_previous_until
+            grace = (f"the old one still signs until {until:%Y-%m-%d %H:%M} UTC" if until
+                     else "the old one no longer signs")
+            self.message_user(request, f"{agent.name}: new webhook secret ({grace}); give it to the agent's owner.",
                               messages.WARNING)
 
 

@@ -1,0 +1,85 @@
+"""Logs an operator can ship: JSON lines in production format that parse, with the request id (taken
+from X-Request-ID or made, and returned) and who acted; plain lines in development."""
+import io
+import json
+import logging
+import logging.config
+import re
+
+import pytest
+from django.conf import settings
+
+from orchestra_site.request_log import logging_config
+
+pytestmark = pytest.mark.django_db
+
+
+def configure(fmt: str) -> io.StringIO:
+    """The logging configuration of format ``fmt``, its console handler writing to the buffer returned."""
+    logging.config.dictConfig(logging_config(level="INFO", fmt=fmt))
+    buffer = io.StringIO()
+    [handler] = logging.getLogger().handlers
+    handler.setStream(buffer)
+    return buffer
+
+
+@pytest.fixture
+def json_logs():
+    """The production logging configuration; a function returning the lines written so far, parsed."""
+    buffer = configure("json")
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    logging.config.dictConfig(settings.LOGGING)
+
+
+def request_lines(lines):
+    return [line for line in lines if line["logger"] == "orchestra.requests"]
+
+
+def test_every_line_is_a_json_object_with_the_fields(json_logs, agent_client):
+    agent_client.get("/api/v1/proposals", HTTP_X_REQUEST_ID="req-42")
+    logging.getLogger("orchestra.test").warning("outside any request")
+    lines = json_logs()
+    [served] = request_lines(lines)
+    assert served["level"] == "INFO" and served["message"].startswith("GET /api/v1/proposals 200")
+    assert served["request_id"] == "req-42" and served["actor"] == "agent:deploy-bot"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00", served["timestamp"])
+    outside = next(line for line in lines if line["logger"] == "orchestra.test")
+    assert (outside["level"], outside["request_id"], outside["actor"]) == ("WARNING", None, None)
+
+
+def test_a_reviewer_is_named_on_the_line(json_logs, alice_client):
+    alice_client.get("/api/v1/inbox/proposals")
+    [served] = request_lines(json_logs())
+    assert served["actor"] == "user:alice"
+
+
+def test_a_traceback_stays_inside_its_line(json_logs):
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("orchestra.test").exception("it failed")
+    [line] = [line for line in json_logs() if line["logger"] == "orchestra.test"]
+    assert "ValueError: boom" in line["exc_info"]
+
+
+def test_the_request_id_is_returned_and_made_when_missing_or_unfit(client):
+    assert client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")["X-Request-ID"] == "abc-123"
+    made = client.get("/healthz")["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", made)
+    unfit = client.get("/healthz", HTTP_X_REQUEST_ID="has spaces\tand tabs")["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", unfit)
+    assert re.fullmatch(r"[0-9a-f]{32}", client.get("/healthz", HTTP_X_REQUEST_ID="x" * 201)["X-Request-ID"])
+
+
+def test_development_lines_are_plain():
+    buffer = configure("plain")
+    try:
+        logging.getLogger("orchestra.test").info("hello")
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+    [line] = buffer.getvalue().splitlines()
+    assert line.endswith("INFO orchestra.test [None None] hello")
+
+
+def test_the_task_cluster_logs_at_info():
+    assert logging.getLogger("django-q").getEffectiveLevel() <= logging.INFO

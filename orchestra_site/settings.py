@@ -270,8 +270,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Orchestra --------------------------------------------------------------------------------------
 ORCHESTRA_AUDIT_KEY = env.str("ORCHESTRA_AUDIT_KEY", default="") or f"derived:{SECRET_KEY}"
@@ -300,10 +300,15 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
 LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
-# Static files are served by WhiteNoise from the app server (run collectstatic in production;
-# in tests and development they are found in place).
+# Static files are served by WhiteNoise from the app server. In production (ORCHESTRA_STATIC_MANIFEST,
+# default on in production mode) `collectstatic` writes each file under a name holding its content hash,
+# gzip- and Brotli-compressed beside it, and WhiteNoise serves those names with a ten-year immutable
+# Cache-Control (a changed file gets a new name). In development and tests files are found in place.
+_static_storage = ("whitenoise.storage.CompressedManifestStaticFilesStorage"
+                   if env.bool("ORCHESTRA_STATIC_MANIFEST", default=PRODUCTION)
+                   else "whitenoise.storage.CompressedStaticFilesStorage")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": _static_storage},
 }
 WHITENOISE_USE_FINDERS = True

@@ -1,6 +1,7 @@
 """Settings for the test suite (pyproject's ``DJANGO_SETTINGS_MODULE``): the real settings, run on
 whatever ``DATABASE_URL`` / ``REDIS_URL`` the environment gives, minus what production mode would impose
-on a laptop's test run: a fixed throwaway ``SECRET_KEY`` and plain HTTP. They are set as environment
+on a laptop's test run: a fixed throwaway ``SECRET_KEY``, plain HTTP, plain logs and static files
+found in place (no ``collectstatic``). They are set as environment
 defaults (an explicit value still wins) so that the servers and clusters tests start as subprocesses
 (``manage.py``, uvicorn) get them too."""
 import os
@@ -12,6 +13,7 @@ for name, value in {
     "SESSION_COOKIE_SECURE": "false",
     "CSRF_COOKIE_SECURE": "false",
     "LOG_FORMAT": "plain",
+    "ORCHESTRA_STATIC_MANIFEST": "false",  # no collectstatic before a test run
 }.items():
     os.environ.setdefault(name, value)
 

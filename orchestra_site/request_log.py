@@ -116,5 +116,9 @@ def logging_config(*, level: str, fmt: str) -> dict:
             # The runserver/uvicorn-independent request line is ours (orchestra.requests): no duplicate.
             "django.server": {"level": "WARNING"},
             "httpx": {"level": "WARNING"},  # a line per webhook POST: orchestra.webhooks says it better
+            # uvicorn's own lines, once Django is loaded in a worker, in the same format (its supervisor
+            # process never loads Django: its few start/stop lines stay uvicorn's).
+            "uvicorn": {"handlers": ["console"], "level": level, "propagate": False},
+            "uvicorn.access": {"handlers": ["console"], "level": level, "propagate": False},
         },
     }

@@ -34,7 +34,7 @@ from governance.models import Agent, Domain
 from orchestra_site.errors import ApplicationError
 
 from . import services
-from .models import Escalation, Proposal, Vote, WebhookDelivery
+from .models import Escalation, OwedWebhook, Proposal, Vote, WebhookDelivery
 from .schemas import ProposalIn
 
 TOKENS_TEMPLATE = "admin/governance/agent/tokens_issued.html"
@@ -251,6 +251,16 @@ class WebhookDeliveryAdmin(ReadOnly, ActionsNeedPermission):
     list_display = ("proposal", "attempt", "status_code", "delivered", "created_at")
     list_filter = ("delivered",)
     readonly_fields = ("proposal", "attempt", "status_code", "error", "delivered", "created_at")
+
+
+@admin.register(OwedWebhook)
+class OwedWebhookAdmin(ReadOnly, ActionsNeedPermission):
+    """The webhook outbox: what each agent is owed, delivered, given up or refused (inbox.outbox)."""
+
+    list_display = ("proposal", "state", "attempts", "next_attempt_at", "leased_until", "created_at", "done_at")
+    list_filter = ("state",)
+    readonly_fields = ("id", "proposal", "event", "state", "attempts", "next_attempt_at", "leased_until",
+                       "queued_at", "last_error", "created_at", "done_at")
 
 
 @admin.register(Escalation)

@@ -386,3 +386,16 @@ def test_the_outbox_schedule_runs_through_the_django_q2_scheduler(decided, recei
     scheduler()  # what the cluster does every ~30 s; sync mode runs the task inline
     assert [h["X-Orchestra-Attempt"] for h, _ in receiver.requests] == ["1", "2"]
     assert owed(decided).state == OwedWebhook.State.DELIVERED
+
+
+def test_admin_lists_the_outbox_read_only(decided, client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    row = owed(decided)
+    r = client.get("/admin/inbox/owedwebhook/?state__exact=owed")
+    assert r.status_code == 200 and str(row.pk) in r.content.decode()
+    assert client.get(f"/admin/inbox/owedwebhook/{row.pk}/change/").status_code == 200  # a view, no form
+    assert client.post(f"/admin/inbox/owedwebhook/{row.pk}/change/", {"state": "delivered"}).status_code == 403
+    assert client.post(f"/admin/inbox/owedwebhook/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert owed(decided).state == OwedWebhook.State.OWED

@@ -7,6 +7,19 @@ same code runs embedded on a laptop and in production:
 - ``REDIS_URL``: unset = Channels' in-memory layer, local-memory cache and django-q2's ORM broker;
   set = channels_redis (pub/sub layer), Redis cache and the Redis broker.
 - ``SECRET_KEY`` (or ``DJANGO_SECRET_KEY``), ``DEBUG``, ``ALLOWED_HOSTS``, ``CSRF_TRUSTED_ORIGINS``.
+  Production mode (``DATABASE_URL`` set, ``DEBUG`` off) refuses to start without ``SECRET_KEY``;
+  ``SECRET_KEY_FALLBACKS`` (comma-separated) keeps older keys valid while rotating.
+- HTTPS: ``SECURE_SSL_REDIRECT``, ``SECURE_HSTS_SECONDS``, ``SECURE_HSTS_INCLUDE_SUBDOMAINS``,
+  ``SECURE_HSTS_PRELOAD``, ``SESSION_COOKIE_SECURE``, ``CSRF_COOKIE_SECURE`` (on by default in production
+  mode), ``SECURE_PROXY_SSL_HEADER`` (WSGI behind a proxy: ``HTTP_X_FORWARDED_PROTO``).
+- ``LOG_LEVEL`` (default INFO) and ``LOG_FORMAT`` (``json`` in production mode, else ``plain``): see
+  ``orchestra_site/request_log.py``.
+- ``ORCHESTRA_METRICS_TOKEN``, ``ORCHESTRA_METRICS_ALLOWED_NETWORKS`` (who may read ``/metrics``),
+  ``PROMETHEUS_MULTIPROC_DIR``, ``ORCHESTRA_READYZ_TIMEOUT`` (seconds per readiness check).
+- ``ORCHESTRA_Q_WORKERS`` (default 2), ``ORCHESTRA_Q_TIMEOUT`` (seconds per task, default 60).
+- ``ORCHESTRA_WEBHOOK_SECRET_GRACE_SECONDS``: how long a rotated webhook secret still signs (default 7 days).
+- ``ORCHESTRA_STATIC_MANIFEST``, ``STATIC_ROOT``: hashed, compressed static files (default on in production).
+The operator's runbook, with all of these, is ``docs/operations.md``.
 - ``ORCHESTRA_MAX_BODY_BYTES``: largest API request body accepted (bytes, default 1 MiB); larger is 413.
 - ``ORCHESTRA_WEBHOOK_TIMEOUT``: seconds per callback POST (default 5).
 - ``ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS``: comma-separated CIDRs callbacks may reach (default: any

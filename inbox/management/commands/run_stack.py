@@ -20,6 +20,7 @@ import socket
 import sys
 import threading
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -126,6 +127,9 @@ class Command(BaseCommand):
         banner = self._banner(base_url, mode="production (Redis)" if settings.REDIS_URL else "embedded",
                               fleet=not no_fleet, fleet_rate=fleet_rate)
         connections.close_all()  # honcho forks a reader per process: no database connection to share
+        # Every process of the stack starts now: the metrics files of earlier runs' processes go.
+        for stale in Path(settings.PROMETHEUS_MULTIPROC_DIR).glob("*.db"):
+            stale.unlink(missing_ok=True)
 
         printer = Printer(sys.stdout)
         manager = Manager(printer)

@@ -43,9 +43,8 @@ def actor_of(request) -> str | None:
         auth = request.__dict__.get("_cached_user")  # set once Django has loaded request.user
     if auth is None or not getattr(auth, "is_authenticated", True):
         return None
-    name = getattr(auth, "name", None)
-    if name is not None and auth.__class__.__name__ == "Agent":
-        return f"agent:{name}"
+    if getattr(getattr(auth, "_meta", None), "label", "") == "governance.Agent":
+        return f"agent:{auth.name}"
     username = getattr(auth, "get_username", None)
     return f"user:{username()}" if username else None
 

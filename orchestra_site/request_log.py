@@ -9,7 +9,8 @@
 - ``RequestContext`` (a logging filter, on the console handler): adds ``request_id`` and ``actor`` to
   every record (``null`` outside a request: the q2 cluster, management commands).
 - ``LOG_FORMAT`` (settings): ``json``, one JSON object per line (``timestamp`` ISO 8601 UTC, ``level``,
-  ``logger``, ``message``, ``request_id``, ``actor``, ``exc_info`` with the traceback; python-json-logger),
+  ``logger``, ``message``, ``request_id``, ``actor``, ``trace_id`` (the W3C trace of the audit trail),
+  ``exc_info`` with the traceback; python-json-logger),
   the default in production mode; or ``plain``, one readable line, the default in development.
 """
 import logging
@@ -50,12 +51,13 @@ def actor_of(request) -> str | None:
 
 
 class RequestContext(logging.Filter):
-    """Adds ``request_id`` and ``actor`` to each record (None outside a request)."""
+    """Adds ``request_id``, ``actor`` and ``trace_id`` to each record (None outside a request)."""
 
     def filter(self, record):
         request = current_request.get()
         record.request_id = getattr(request, "request_id", None)
         record.actor = actor_of(request)
+        record.trace_id = getattr(request, "trace_id", None)  # W3C trace id (orchestra_site.middleware.trace_context)
         return True
 
 
@@ -97,7 +99,7 @@ def logging_config(*, level: str, fmt: str) -> dict:
     """The ``LOGGING`` setting: one console handler (stderr) in format ``fmt`` (``json`` or ``plain``),
     the root at ``level``; django-q2's logger at ``level`` too, so the cluster's schedule runs show."""
     formatter = ({"()": "pythonjsonlogger.json.JsonFormatter",
-                  "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(actor)s",
+                  "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(actor)s %(trace_id)s",
                   "rename_fields": {"levelname": "level", "name": "logger"}, "timestamp": True}
                  if fmt == "json" else
                  {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(actor)s] %(message)s"})

@@ -36,12 +36,15 @@ def request_lines(lines):
 
 
 def test_every_line_is_a_json_object_with_the_fields(json_logs, agent_client):
-    agent_client.get("/api/v1/proposals", HTTP_X_REQUEST_ID="req-42")
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    agent_client.get("/api/v1/proposals", HTTP_X_REQUEST_ID="req-42",
+                     HTTP_TRACEPARENT=f"00-{trace}-00f067aa0ba902b7-01")
     logging.getLogger("orchestra.test").warning("outside any request")
     lines = json_logs()
     [served] = request_lines(lines)
     assert served["level"] == "INFO" and served["message"].startswith("GET /api/v1/proposals 200")
     assert served["request_id"] == "req-42" and served["actor"] == "agent:deploy-bot"
+    assert served["trace_id"] == trace
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00", served["timestamp"])
     outside = next(line for line in lines if line["logger"] == "orchestra.test")
     assert (outside["level"], outside["request_id"], outside["actor"]) == ("WARNING", None, None)

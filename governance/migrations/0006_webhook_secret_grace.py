@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('governance', '0004_audit_setup'),
+        ('governance', '0005_grant_history'),
     ]
 
     operations = [

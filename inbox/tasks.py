@@ -26,7 +26,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from governance.webhook_secrets import signature_header
+from governance.webhook_secrets import sign, signature_header  # noqa: F401  (sign: the signer, for tests and tools)
 
 from . import callbacks, metrics, outbox
 from .models import Proposal, WebhookDelivery

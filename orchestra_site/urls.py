@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from .api import api_urls, route_not_found
 from .health import healthz, readyz
@@ -9,6 +11,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
+    # Browsers ask for /favicon.ico on pages that do not link an icon (admin, API docs).
+    path("favicon.ico", RedirectView.as_view(url=f"/{settings.STATIC_URL.strip('/')}/favicon.svg", permanent=True)),
     path("admin/", admin.site.urls),
     path("api/", api_urls()),
     re_path(r"^api/", route_not_found),  # anything else under /api/: a JSON 404 in the error contract

@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from inbox import callbacks, services, tasks
-from inbox.models import WebhookDelivery
+from inbox.models import OwedWebhook, WebhookDelivery
 from tests.test_webhooks import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -67,12 +67,12 @@ def test_a_refused_delivery_is_recorded_and_not_retried(monkeypatch, settings, a
         proposal = services.proposal_submit(agent=agent, data={**data, "callback_url": receiver.url})[0]
         services.proposal_decide(proposal=proposal, reviewer=alice, verdict="approve")
         settings.ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS = ["203.0.113.0/24"]  # 127.0.0.1 no longer allowed
-        assert tasks.deliver_webhook(str(proposal.pk), 1) is False
+        assert tasks.deliver_webhook(str(proposal.pk)) is False
         assert receiver.requests == []
     row = WebhookDelivery.objects.get(proposal=proposal)
     assert not row.delivered and row.error.startswith("refused:") and "127.0.0.1" in row.error
-    from django_q.models import Schedule
-    assert not Schedule.objects.filter(func=tasks.TASK).exists()
+    owed = OwedWebhook.objects.get(proposal=proposal)  # ended: the outbox sweep never queues it again
+    assert owed.state == OwedWebhook.State.REFUSED and owed.done_at
 
 
 def test_check_address_unwraps_ipv4_mapped_addresses():

@@ -42,3 +42,9 @@ def test_collected_files_are_hashed_compressed_and_cached_for_long(tmp_path):
     assert answer["status"] == 200 and answer["icon_status"] == 200
     assert answer["encoding"] == "gzip" or answer["encoding"] == "br"
     assert "immutable" in answer["cache"] and "max-age=315360000" in answer["cache"]
+
+
+def test_the_favicon_is_found_where_browsers_look(client):
+    r = client.get("/favicon.ico")
+    assert r.status_code == 301 and r["Location"] == "/static/favicon.svg"
+    assert client.get(r["Location"]).status_code == 200

@@ -38,5 +38,4 @@ def after_decision(p: Proposal) -> None:
 
 def tell_agent(p: Proposal) -> None:
     """Inside the transaction that decided ``p`` without a reviewer (auto-approval): owe its callback."""
-    outbox.webhooks_owe([p])
-    transaction.on_commit(lambda: metrics.observe_decisions([p]))
+    outbox.webhooks_owe([p])  # counted as decided with its submission (metrics.observe_submission)

@@ -124,3 +124,19 @@ async def test_a_long_poll_waiter_is_counted_while_it_waits(agent):
     async with wakeups(p.pk):
         assert await sync_to_async(waiters)() == before + 1
     assert await sync_to_async(waiters)() == before
+
+
+def test_an_auto_approval_counts_once_as_submitted_and_once_as_decided(client, agent,
+                                                                       django_capture_on_commit_callbacks):
+    from tests.factories import PolicyFactory
+
+    PolicyFactory(name="Rollbacks auto-approve", action_pattern="deploy.*", outcome="auto_approve",
+                  min_confidence=0.1, priority=1)
+    before = scrape(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        p = submit(agent, callback_url="http://127.0.0.1:9/hook")
+    assert p.status == "approved"
+    after = scrape(client)
+    for name, labels in [("orchestra_proposals_submitted_total", {"status": "approved"}),
+                         ("orchestra_proposals_decided_total", {"outcome": "approved"})]:
+        assert value(after, name, **labels) - value(before, name, **labels) == 1, name

@@ -92,7 +92,17 @@ def wait_for(condition, timeout: float, what: str, log_path=None):
         time.sleep(0.1)
 
 
-def test_a_sigkilled_cluster_loses_no_owed_webhook(agent, alice, tmp_path):
+@pytest.fixture
+def outbox_schedule(db):
+    """The ``webhook-outbox`` schedule as migration 0007 creates it (a transactional test before this
+    one may have flushed the tables, schedules included)."""
+    from django_q.models import Schedule
+
+    Schedule.objects.get_or_create(name="webhook-outbox", defaults={
+        "func": "inbox.tasks.webhooks_requeue", "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1})
+
+
+def test_a_sigkilled_cluster_loses_no_owed_webhook(agent, alice, tmp_path, outbox_schedule):
     receiver = SlowReceiver()
     log_path = tmp_path / "qcluster.log"
     data = ProposalIn(**{**PROPOSAL, "risk": "low", "callback_url": receiver.url}).to_model_fields()

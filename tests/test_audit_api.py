@@ -154,6 +154,7 @@ def test_the_trace_and_workflow_of_a_request_are_on_its_events(agent_client, aud
     assert r.status_code == 201
     (event,) = search(auditor_client, proposal=r.json()["id"])["items"]
     assert (event["trace_id"], event["workflow"]) == (trace, "incident-42")
+    assert [e["id"] for e in search(auditor_client, trace=trace)["items"]] == [event["id"]]
     r = agent_client.post_json("/api/v1/proposals", {**PROPOSAL, "risk": "low", "resource": "x"},
                                traceparent="garbage")
     (event,) = search(auditor_client, proposal=r.json()["id"])["items"]

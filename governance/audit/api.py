@@ -29,6 +29,7 @@ class AuditQuery(Schema):
     workflow: str = Field("", max_length=120)
     proposal: UUID | None = Field(None, description="Events about this proposal.")
     incident: str = Field("", max_length=64, description="Events about this incident.")
+    trace: str = Field("", max_length=32, description="Events of this W3C trace id (32 hex digits).")
     since: datetime | None = Field(None, description="From this time (ISO 8601, inclusive).")
     until: datetime | None = Field(None, description="Up to this time (ISO 8601, exclusive).")
     q: str = Field("", max_length=200, description="Free text over summary and reasoning (PostgreSQL: "

@@ -1,6 +1,6 @@
 """Audit trail API (``/api/v1/audit``): search (cursor-paginated, newest first) and streamed export.
 Auditors and the board see every event; domain orchestrators their domains'; others get 404."""
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -36,11 +36,14 @@ class AuditQuery(Schema):
                                                     "full-text search, web-search syntax).")
 
     def filters(self) -> AuditFilters:
+        given = {k: v for k, v in self.model_dump().items() if v is not None}
         for name in ("since", "until"):
-            value = getattr(self, name)
+            value = given.get(name)
             if value is not None and value.tzinfo is None:
                 raise InvalidInput(f"{name} needs a time zone (e.g. 2026-11-25T10:00:00Z).", field=name)
-        return AuditFilters(**{k: v for k, v in self.model_dump().items() if v is not None})
+            if value is not None:  # in UTC: the database takes no offset beyond ±15:59
+                given[name] = value.astimezone(UTC)
+        return AuditFilters(**given)
 
 
 class ActorOut(Schema):

@@ -46,6 +46,11 @@ class ProposalIn(InputSchema):
         description="Receives the signed decision (POST). Default none. Never a link-local, multicast or reserved "
                     "address; only ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS when that is set.")
     expires_at: datetime | None = Field(None, description="When the proposal expires if undecided (ISO 8601, aware).")
+    incident: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="Id of the incident this remediates (an incident the agent may see; 422 otherwise). Default "
+                    "none. Routed for first-line review, it goes to the incident's commander; policy still rules "
+                    "(a forbidden action stays forbidden, nothing is auto-approved that policy would not).")
 
     @field_validator("callback_url")
     @classmethod

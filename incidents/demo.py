@@ -1,0 +1,3 @@
+from inbox.hooks import DemoExtension
+
+EXTENSION = DemoExtension(name="incidents")

@@ -171,8 +171,10 @@ def require_active_agent(agent: Agent) -> Agent:
 
 def check_move(user, incident: Incident, status: str) -> None:
     """Accepting or declining a candidate takes a responder; every other move the commander (or an
-    overseer). ``Forbidden`` (403) otherwise."""
-    if incident.is_candidate and status in ("investigating", "declined"):
+    overseer). ``Forbidden`` (403) otherwise. A responder who lost the race to triage the candidate
+    is let through here and gets the lifecycle's 409 (``invalid_transition``)."""
+    reopening = status == "investigating" and incident.status in ("identified", "mitigated", "resolved")
+    if status in ("investigating", "declined") and not reopening:  # triage (else the lifecycle says 409)
         check(can_triage(user, incident), "Only the domain's responders accept or decline candidates.")
     else:
         check(can_command(user, incident), "Only the incident's commander moves it on.")

@@ -16,7 +16,7 @@ from governance.models import Domain
 from inbox import permissions as inbox_permissions
 from inbox import services as inbox_services
 from inbox.views import page, reviewer_view
-from orchestra_site.errors import ApplicationError
+from orchestra_site.errors import ApplicationError, Forbidden
 
 from . import forms, permissions, selectors, services
 from .events import card, entry_dict
@@ -136,8 +136,15 @@ def _next_statuses(incident):
     return [(s, Status(s).label) for s in Status.values if s in TRANSITIONS[incident.status] and s != Status.MERGED]
 
 
-@incident_action(forms.StatusForm, lambda u, i, d: (permissions.can_triage(u, i) if i.is_candidate and d["status"]
-                                                   in ("investigating", "declined") else permissions.can_command(u, i)))
+def _may_move(user, incident, data) -> bool:
+    try:
+        permissions.check_move(user, incident, data["status"])
+    except Forbidden:
+        return False
+    return True
+
+
+@incident_action(forms.StatusForm, _may_move)
 def set_status(request, incident, data):
     done = services.incident_set_status(incident=incident, status=data["status"], by=request.user,
                                         reason=data["reason"])

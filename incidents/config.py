@@ -29,7 +29,7 @@ def severity_update(*, severity: Severity, by, **fields) -> Severity:
         before = {k: getattr(severity, k) for k in fields}
         for name, value in fields.items():
             setattr(severity, name, value)
-        severity._change_reason = f"edited by {by.get_username() if by else 'system'}"
+        severity._change_reason, severity._history_user = "edited in admin", by
         severity.save()
         _audit(f"severity {severity.level} changed", by, before=before, after=fields)
     return severity
@@ -40,6 +40,7 @@ def settings_update(*, by, grouping_window_seconds: int) -> IncidentSettings:
         row, _ = IncidentSettings.objects.select_for_update().get_or_create(pk=1)
         before = row.grouping_window_seconds
         row.grouping_window_seconds = grouping_window_seconds
+        row._history_user = by
         row.save()
         _audit("incident grouping window changed", by, before={"grouping_window_seconds": before},
                after={"grouping_window_seconds": grouping_window_seconds})
@@ -51,7 +52,7 @@ def domain_response_set(*, domain, by, responders=None, subscribers: str = "") -
     with transaction.atomic():
         row, _ = DomainResponse.objects.select_for_update().get_or_create(domain=domain)
         before = {"responders": str(row.responders or ""), "subscribers": len(row.subscriber_list())}
-        row.responders, row.subscribers = responders, subscribers
+        row.responders, row.subscribers, row._history_user = responders, subscribers, by
         row.save()
         _audit(f"incident response of {domain.name} changed", by, domain=domain.slug, before=before,
                after={"responders": str(responders or ""), "subscribers": len(row.subscriber_list())})

@@ -43,7 +43,7 @@ def update_publish(*, update: StatusUpdate, by, headline: str | None = None, con
     """Publish a draft (with the publisher's edits, if any): subscribers are e-mailed after commit.
     Raises ``Conflict`` (409, ``already_published``) when it is no longer a draft."""
     with transaction.atomic():
-        locked = StatusUpdate.objects.select_for_update().select_related("incident__domain").get(pk=update.pk)
+        locked = _locked(update)
         if locked.state != UpdateState.DRAFT:
             raise Conflict(f"This update is already {locked.state}.", code="already_published")
         for name, value in (("headline", headline), ("conditions", conditions), ("actions", actions),
@@ -68,7 +68,7 @@ def update_publish(*, update: StatusUpdate, by, headline: str | None = None, con
 
 def update_discard(*, update: StatusUpdate, by) -> StatusUpdate:
     with transaction.atomic():
-        locked = StatusUpdate.objects.select_for_update().select_related("incident__domain").get(pk=update.pk)
+        locked = _locked(update)
         if locked.state != UpdateState.DRAFT:
             raise Conflict(f"This update is already {locked.state}.", code="already_published")
         locked.state = UpdateState.DISCARDED
@@ -111,3 +111,7 @@ def updates_remind_due(now=None) -> int:
             notify.update_due(incident)
             sent += 1
     return sent
+
+
+def _locked(update: StatusUpdate) -> StatusUpdate:
+    return StatusUpdate.objects.select_for_update(of=("self",)).select_related("incident__domain").get(pk=update.pk)

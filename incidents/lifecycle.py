@@ -99,7 +99,8 @@ def _report_once(reporter, title, severity, domain, resource, symptom, summary, 
     is_agent = isinstance(reporter, Agent)
     what = f"{title} ({severity})" + (f": {summary}" if summary else "")
     if key:
-        open_one = Incident.objects.select_for_update().filter(group_key=key).select_related("domain").first()
+        open_one = (Incident.objects.select_for_update(of=("self",)).filter(group_key=key)
+                    .select_related("domain").first())
         if open_one is not None:
             if open_one.status in OPEN and open_one.last_reported_at >= now - grouping_window():
                 open_one.last_reported_at = now
@@ -145,7 +146,7 @@ def incident_set_status(*, incident: Incident, status: str, by, reason: str = ""
     if status == Status.DECLINED and not (reason or "").strip():
         raise InvalidInput("Say why it is not an incident.", field="reason")
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().select_related("domain").get(pk=incident.pk)
+        locked = Incident.objects.select_for_update(of=("self",)).select_related("domain").get(pk=incident.pk)
         _move(locked, status, by, reason)
     return locked
 
@@ -184,7 +185,7 @@ def _move(locked: Incident, status: str, by, reason: str) -> None:
 def incident_set_severity(*, incident: Incident, severity: str, by, reason: str = "") -> Incident:
     """Change the severity; the resolution target moves with it (impact start + the new target)."""
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().select_related("domain").get(pk=incident.pk)
+        locked = Incident.objects.select_for_update(of=("self",)).select_related("domain").get(pk=incident.pk)
         old = locked.severity
         if old == severity:
             return locked
@@ -202,7 +203,7 @@ def incident_set_impact_start(*, incident: Incident, at, by) -> Incident:
     if at > timezone.now():
         raise InvalidInput("The impact cannot start in the future.", field="impact_started_at")
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().select_related("domain").get(pk=incident.pk)
+        locked = Incident.objects.select_for_update(of=("self",)).select_related("domain").get(pk=incident.pk)
         old = locked.impact_started_at
         locked.impact_started_at = at
         locked.target_due_at = at + timedelta(seconds=severity_of(locked.severity).target_seconds)
@@ -220,7 +221,7 @@ def incident_merge(*, incident: Incident, into: Incident, by, reason: str = "") 
         raise InvalidInput("An incident cannot be merged into itself.", field="into")
     with transaction.atomic():
         first, second = sorted([incident.pk, into.pk])  # one lock order: no deadlock between two merges
-        rows = {i.pk: i for i in Incident.objects.select_for_update().select_related("domain")
+        rows = {i.pk: i for i in Incident.objects.select_for_update(of=("self",)).select_related("domain")
                 .filter(pk__in=[first, second])}
         src, dst = rows[incident.pk], rows[into.pk]
         if dst.status not in OPEN:
@@ -249,7 +250,7 @@ def incident_split(*, incident: Incident, title: str, resource: str, symptom: st
     if not title.strip():
         raise InvalidInput("A split-off incident needs a title.", field="title")
     with transaction.atomic():
-        src = Incident.objects.select_for_update().select_related("domain").get(pk=incident.pk)
+        src = Incident.objects.select_for_update(of=("self",)).select_related("domain").get(pk=incident.pk)
         key = group_key(resource, symptom)
         if key and src.group_key == key:
             raise InvalidInput("That is this incident's own resource and symptom.", field="symptom")

@@ -74,7 +74,7 @@ def review_generate(*, incident: Incident, by, regenerate: bool = False) -> Revi
     """The incident's review, generated from the record when it has none (or ``regenerate``, which
     replaces the body; the team's action items are kept)."""
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().select_related("domain", "commander").get(pk=incident.pk)
+        locked = Incident.objects.select_for_update(of=("self",)).select_related("domain").get(pk=incident.pk)
         existing = Review.objects.filter(incident=locked).first()
         if existing is not None and not regenerate:
             return existing

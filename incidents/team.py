@@ -18,8 +18,10 @@ PERM = COMMAND.split(".", 1)[1]
 
 
 def take_command(incident: Incident, user, *, by, reason: str) -> None:
-    """Inside the caller's transaction (the incident row locked): ``user`` commands ``incident``."""
-    old = incident.commander
+    """Inside the caller's transaction (the incident row locked): ``user`` commands ``incident``.
+    The old commander is read by id after the lock (never joined into the locking query: PostgreSQL
+    re-reads only the locked row after waiting, so a joined commander would be the stale one)."""
+    old = get_user_model().objects.filter(pk=incident.commander_id).first() if incident.commander_id else None
     if old is not None and old.pk == user.pk:
         return
     if old is not None:
@@ -50,7 +52,7 @@ def command_handoff(*, incident: Incident, to, by, reason: str) -> Incident:
     if not (reason or "").strip():
         raise InvalidInput("Say why command changes hands.", field="reason")
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().select_related("domain", "commander").get(pk=incident.pk)
+        locked = Incident.objects.select_for_update(of=("self",)).select_related("domain").get(pk=incident.pk)
         take_command(locked, to, by=by, reason=reason)
     return locked
 
@@ -60,7 +62,7 @@ def role_assign(*, incident: Incident, user, kind: str, by) -> Role:
     if kind not in RoleKind.values or kind == RoleKind.COMMANDER:
         raise InvalidInput("Role must be scribe, comms or sme (hand command over instead).", field="kind")
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().select_related("domain").get(pk=incident.pk)
+        locked = Incident.objects.select_for_update(of=("self",)).select_related("domain").get(pk=incident.pk)
         role, created = Role.objects.get_or_create(incident=locked, user=user, kind=kind, defaults={"assigned_by": by})
         if created:
             label = RoleKind(kind).label.lower()
@@ -74,7 +76,7 @@ def role_remove(*, incident: Incident, user, kind: str, by) -> None:
     if kind == RoleKind.COMMANDER:
         raise InvalidInput("Hand command over instead.", field="kind")
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().select_related("domain").get(pk=incident.pk)
+        locked = Incident.objects.select_for_update(of=("self",)).select_related("domain").get(pk=incident.pk)
         removed, _ = Role.objects.filter(incident=locked, user=user, kind=kind).delete()
         if removed:
             record.entry(locked, EntryKind.ROLE, f"{user.get_username()} is no longer {RoleKind(kind).label.lower()}",

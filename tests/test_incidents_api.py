@@ -3,22 +3,7 @@ the board does, agents refused where only people may act, and what each caller m
 import pytest
 
 from incidents.models import EntryKind, Incident
-from tests.incident_fixtures import (  # noqa: F401
-    accepted,
-    candidate,
-    ines,
-    mallory,
-    monitor,
-    monitor_and_token,
-    monitor_client,
-    ops,
-    person_client,
-    raj,
-    rca,
-    rca_and_token,
-    rca_client,
-    stranger_client,
-)
+from tests.incident_fixtures import accepted, candidate, person_client
 
 REPORT = {"title": "Payments error rate at 4 %", "severity": "SEV-2", "domain": "operations",
           "resource": "service:payments", "symptom": "error_rate_high", "summary": "5xx on /charge",

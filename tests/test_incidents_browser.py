@@ -11,8 +11,10 @@ import pytest
 
 from incidents.models import Incident
 from orchestra_client import OrchestraClient
-from tests.incident_fixtures import ines, monitor_and_token, ops, raj, rca_and_token  # noqa: F401
-from tests.test_browser import CHROMIUM, CSP_LISTENER, PASSWORD, browser, csp_violations, live_url  # noqa: F401
+from tests import test_browser
+from tests.test_browser import CHROMIUM, CSP_LISTENER, PASSWORD, csp_violations
+
+live_url, browser = test_browser.live_url, test_browser.browser  # the fixtures of the inbox's browser test
 
 pytestmark = [
     pytest.mark.browser,
@@ -86,8 +88,8 @@ def test_a_sev2_from_candidate_to_approved_remediation_live(live_url, browser, i
     room.locator("#timeline li.kind-finding", has_text="Deploy 2026.11.4 raised the 5xx rate").wait_for()
     room.locator("#timeline li.kind-finding", has_text="About 18 % of card charges fail").wait_for()
     watcher.wait_for_function(
-        f"""() => /card charges fail|5xx rate/.test(
-                document.querySelector('#board-rows tr[data-id="{raised["id"]}"] [data-field=last_entry]').textContent)""")
+        f"""() => /card charges fail|5xx rate/.test(document.querySelector(
+                 '#board-rows tr[data-id="{raised["id"]}"] [data-field=last_entry]').textContent)""")
 
     # 5. A remediation: the agent blocks until a human decides.
     outcome = {}

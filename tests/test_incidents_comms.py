@@ -13,17 +13,7 @@ from governance.audit.models import AuditEvent
 from incidents import services, tasks
 from incidents.models import EntryKind, Incident, Severity, StatusUpdate
 from orchestra_site.errors import Conflict
-from tests.incident_fixtures import (  # noqa: F401
-    accepted,
-    candidate,
-    erin,
-    ines,
-    monitor,
-    monitor_and_token,
-    olivia,
-    ops,
-    raj,
-)
+from tests.incident_fixtures import accepted, candidate
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

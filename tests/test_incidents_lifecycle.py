@@ -11,17 +11,7 @@ from incidents.metrics import metrics_of
 from incidents.models import EntryKind, Incident, IncidentSettings, Status
 from incidents.permissions import is_commander
 from orchestra_site.errors import Conflict, InvalidInput
-from tests.incident_fixtures import (  # noqa: F401
-    accepted,
-    candidate,
-    ines,
-    monitor,
-    monitor_and_token,
-    ops,
-    raj,
-    rca,
-    rca_and_token,
-)
+from tests.incident_fixtures import accepted, candidate
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

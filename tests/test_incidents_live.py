@@ -6,18 +6,10 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
+from inbox.consumers import FORBIDDEN
 from incidents import services
 from incidents.ws_urls import websocket_urlpatterns
-from inbox.consumers import FORBIDDEN
-from tests.incident_fixtures import (  # noqa: F401
-    candidate,
-    ines,
-    mallory,
-    monitor,
-    monitor_and_token,
-    ops,
-    raj,
-)
+from tests.incident_fixtures import candidate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

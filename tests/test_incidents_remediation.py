@@ -8,21 +8,7 @@ from governance.models import Level, Policy
 from incidents import services
 from incidents.models import EntryKind, Remediation
 from tests.factories import PolicyFactory, UserFactory
-from tests.incident_fixtures import (  # noqa: F401
-    accepted,
-    candidate,
-    ines,
-    monitor,
-    monitor_and_token,
-    olivia,
-    ops,
-    person_client,
-    raj,
-    rca,
-    rca_and_token,
-    rca_client,
-    stranger_client,
-)
+from tests.incident_fixtures import accepted, person_client
 
 ROLLBACK = {"action": "deploy.rollback", "resource": "service:payments", "summary": "Roll back payments to 2026.11.3",
             "args": {"service": "payments", "to_version": "2026.11.3"}, "risk": "high", "confidence": 0.85,

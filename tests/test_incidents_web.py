@@ -6,20 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from incidents import services
 from incidents.models import EntryKind, Incident, Remediation
-from tests.incident_fixtures import (  # noqa: F401
-    accepted,
-    audrey,
-    candidate,
-    ines,
-    mallory,
-    monitor,
-    monitor_and_token,
-    ops,
-    raj,
-    rca,
-    rca_and_token,
-    rca_client,
-)
+from tests.incident_fixtures import accepted, candidate
 from tests.test_incidents_remediation import ROLLBACK
 
 PASSWORD = "pw-for-tests-1"

@@ -307,6 +307,11 @@ class OrchestraClient:
         ``workflow``. Returns the incident; ``grouped`` is True when it joined an open one."""
         return self._request("POST", f"{API}/incidents", json_body={"title": title, "severity": severity, **fields})
 
+    def incidents(self, *, status: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
+        """GET ``/api/v1/incidents``: the open incidents you may see (or those in ``status``)."""
+        params = {"limit": limit, "offset": offset, **({"status": status} if status else {})}
+        return self._request("GET", f"{API}/incidents", params=params).get("items", [])
+
     def incident(self, incident_id: str) -> dict:
         """GET ``/api/v1/incidents/{id}``."""
         return self._request("GET", f"{API}/incidents/{incident_id}")

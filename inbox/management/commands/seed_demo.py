@@ -15,6 +15,7 @@ from governance.services import (
     global_role_grant,
     inbox_create,
 )
+from inbox import hooks
 
 DEMO_PASSWORD = "orchestra-demo"
 
@@ -85,6 +86,9 @@ class Command(BaseCommand):
             group = domain_get_or_create(name=domain_name).default_inbox.reviewers
             for username in usernames:
                 User.objects.get(username=username).groups.add(group)
+        for extension in hooks.demos():  # the apps above the inbox add theirs (e.g. incidents)
+            if extension.seed is not None:
+                self.stdout.write(extension.seed())
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready ({created} new policies). Reviewers: alice, bob, carol, dan; orchestrator olivia; "
             f"board member erin; auditor audrey (password '{DEMO_PASSWORD}'); "

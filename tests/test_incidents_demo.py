@@ -10,11 +10,11 @@ from django.core.management import call_command
 
 from governance.models import Agent
 from governance.tokens import agent_token_create
+from inbox import services as inbox_services
+from inbox.permissions import access_proposal
 from incidents import demo, services
 from incidents.models import EntryKind, Incident, Remediation
 from incidents.permissions import can_declare
-from inbox import services as inbox_services
-from inbox.permissions import access_proposal
 from tests import test_fleet
 
 live_stack = test_fleet.live_stack  # uvicorn serving the ASGI app on the test database

@@ -5,8 +5,9 @@ Groups:
 - ``incident-<uuid>``: open war rooms of one incident.
 
 Message type ``incidents.event`` with ``data``, a JSON text encoded once per event (not per socket):
-``{"event": "incident.changed", "incident": <card>}`` to both groups, and
-``{"event": "timeline.added", "incident_id", "entry": <entry>}`` to the war rooms.
+``{"event": "incident.changed", "incident": <card>}`` to the boards; to the war rooms the same, or,
+when the change added a timeline entry, ``{"event": "timeline.added", "incident_id", "entry": <entry>,
+"incident": <card>}`` (one message per change).
 """
 import json
 import logging
@@ -17,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from . import selectors
-from .models import Incident, TimelineEntry
+from .models import OPEN, Status, TimelineEntry
 
 log = logging.getLogger("orchestra.events")
 
@@ -30,19 +31,19 @@ def incident_group(incident_id) -> str:
     return f"incident-{incident_id}"
 
 
-def card(i: Incident, now=None) -> dict:
-    """What a board row shows (``i`` annotated by ``selectors.board``)."""
+def card(row: dict, now=None) -> dict:
+    """What a board row shows, from a ``selectors.board_rows`` / ``board_row`` dict."""
     now = now or timezone.now()
+    is_open = row["status"] in OPEN
     return {
-        "id": str(i.pk), "reference": i.reference, "title": i.title, "severity": i.severity, "status": i.status,
-        "status_label": i.get_status_display(), "domain": i.domain.name, "domain_id": i.domain_id,
-        "commander": i.commander.get_username() if i.commander_id else None,
-        "reported_by": i.reported_by.name if i.reported_by_id else None,
-        "target_due_at": i.target_due_at.isoformat(), "overdue": i.is_open and now > i.target_due_at,
-        "escalation_level": i.escalation_level, "pending_remediations": getattr(i, "pending_remediations", 0),
-        "last_entry": (getattr(i, "last_entry", "") or "")[:200],
-        "last_entry_at": i.last_entry_at.isoformat() if getattr(i, "last_entry_at", None) else None,
-        "is_open": i.is_open, "is_candidate": i.is_candidate,
+        "id": str(row["id"]), "reference": f"INC-{str(row['id'])[:6].upper()}", "title": row["title"],
+        "severity": row["severity"], "status": row["status"], "status_label": Status(row["status"]).label,
+        "domain": row["domain__name"], "domain_id": row["domain_id"], "commander": row["commander__username"],
+        "reported_by": row["reported_by__name"], "target_due_at": row["target_due_at"].isoformat(),
+        "overdue": is_open and now > row["target_due_at"], "escalation_level": row["escalation_level"],
+        "pending_remediations": row["pending_remediations"], "last_entry": (row["last_entry"] or "")[:200],
+        "last_entry_at": row["last_entry_at"].isoformat() if row["last_entry_at"] else None,
+        "is_open": is_open, "is_candidate": row["status"] == Status.TRIAGE,
     }
 
 
@@ -65,16 +66,18 @@ def _send(group: str, data: str) -> None:
 
 
 def incident_changed(incident_id, entry_id=None) -> None:
-    """After commit: the incident's card to its boards and war rooms, and the new timeline entry."""
-    incident = selectors.board_card(incident_id)
-    if incident is None:
+    """After commit: the incident's card to its boards; to its war rooms, one message with the card
+    and the new timeline entry (one message per socket per change: fan-out is CPU-bound)."""
+    row = selectors.board_row(incident_id)
+    if row is None:
         return
-    data = json.dumps({"event": "incident.changed", "incident": card(incident)}, cls=DjangoJSONEncoder)
-    _send(board_group(incident.domain_id), data)
-    _send(incident_group(incident_id), data)
-    if entry_id is not None:
-        item = selectors.entry(entry_id)
-        if item is not None:
-            _send(incident_group(incident_id), json.dumps(
-                {"event": "timeline.added", "incident_id": str(incident_id), "entry": entry_dict(item)},
-                cls=DjangoJSONEncoder))
+    incident_card = card(row)
+    _send(board_group(row["domain_id"]), json.dumps({"event": "incident.changed", "incident": incident_card},
+                                                   cls=DjangoJSONEncoder))
+    item = selectors.entry(entry_id) if entry_id is not None else None
+    if item is None:
+        message = {"event": "incident.changed", "incident": incident_card}
+    else:
+        message = {"event": "timeline.added", "incident_id": str(incident_id), "entry": entry_dict(item),
+                   "incident": incident_card}
+    _send(incident_group(incident_id), json.dumps(message, cls=DjangoJSONEncoder))

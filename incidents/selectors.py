@@ -13,31 +13,38 @@ from .models import OPEN, Incident, Remediation, Role, Status, StatusUpdate, Tim
 TIMELINE_PAGE = 200
 
 
+CARD_FIELDS = ("id", "title", "severity", "status", "domain_id", "domain__name", "commander__username",
+               "reported_by__name", "target_due_at", "escalation_level", "pending_remediations", "last_entry",
+               "last_entry_at")
+
+
+def _with_board_facts(qs: QuerySet[Incident]) -> QuerySet[Incident]:
+    """Annotated with ``pending_remediations``, ``last_entry`` and ``last_entry_at`` (the newest
+    timeline line: one index probe per incident on ``timeline_newest``)."""
+    newest = TimelineEntry.objects.filter(incident=OuterRef("pk")).order_by("-at", "-id")
+    return qs.annotate(pending_remediations=Count("remediations", filter=Q(remediations__outcome="pending")),
+                       last_entry=Subquery(newest.values("summary")[:1]),
+                       last_entry_at=Subquery(newest.values("at")[:1]))
+
+
 def board(principal, *, status: str | None = None) -> QuerySet[Incident]:
     """Incidents ``principal`` may see: the open ones (default) or those in ``status``, by severity
-    (SEV-1 first), then time left to target (least first), each annotated with ``pending_remediations``,
-    ``last_entry`` and ``last_entry_at`` (the newest timeline line)."""
-    newest = TimelineEntry.objects.filter(incident=OuterRef("pk")).order_by("-at", "-id")
+    (SEV-1 first), then time left to target (least first), with the board's facts (``_with_board_facts``)."""
     qs = permissions.incidents_for(principal)
     qs = qs.filter(status=status) if status else qs.filter(status__in=OPEN)
-    return (qs.select_related("domain", "commander", "reported_by")
-            .annotate(pending_remediations=Count("remediations", filter=Q(remediations__outcome="pending")),
-                      last_entry=Subquery(newest.values("summary")[:1]),
-                      last_entry_at=Subquery(newest.values("at")[:1]))
+    return (_with_board_facts(qs.select_related("domain", "commander", "reported_by"))
             .order_by("severity", "target_due_at", "reported_at"))
 
 
-def board_card(incident_id) -> Incident | None:
-    """One incident as the board shows it (for a live event), visibility not checked."""
-    return board_for_ids([incident_id]).first()
+def board_rows(principal) -> list[dict]:
+    """The board's rows as plain dicts (``CARD_FIELDS``): one query, no model instances (the board
+    of 500 incidents renders in a few milliseconds of Python). ``events.card`` shapes each."""
+    return list(board(principal).values(*CARD_FIELDS))
 
 
-def board_for_ids(ids) -> QuerySet[Incident]:
-    newest = TimelineEntry.objects.filter(incident=OuterRef("pk")).order_by("-at", "-id")
-    return (Incident.objects.filter(pk__in=ids).select_related("domain", "commander", "reported_by")
-            .annotate(pending_remediations=Count("remediations", filter=Q(remediations__outcome="pending")),
-                      last_entry=Subquery(newest.values("summary")[:1]),
-                      last_entry_at=Subquery(newest.values("at")[:1])))
+def board_row(incident_id) -> dict | None:
+    """One incident's board row (for a live event), visibility not checked."""
+    return _with_board_facts(Incident.objects.filter(pk=incident_id)).values(*CARD_FIELDS).first()
 
 
 def timeline(incident: Incident, *, limit: int = TIMELINE_PAGE) -> list[TimelineEntry]:

@@ -66,11 +66,10 @@ def incident_action(form_class, allowed):
 @require_GET
 def board(request):
     now = timezone.now()
-    incidents = list(selectors.board(request.user))
+    cards = [card(row, now) for row in selectors.board_rows(request.user)]
     triage = permissions.triage_domain_ids(request.user)  # None: every domain
     return page(request, "incidents/board.html", {
-        "incidents": [{"card": card(i, now), "triage": i.is_candidate and (triage is None or i.domain_id in triage)}
-                      for i in incidents],
+        "cards": cards,  # rendered into rows by incidents.js, the same code that applies live events
         "triage_domains": "*" if triage is None else ",".join(str(pk) for pk in sorted(triage)),
         "declarable": permissions.responder_domains(request.user).order_by("name"),
         "severities": SeverityLevel.choices,
@@ -108,7 +107,7 @@ def war_room(request, incident_id):
     can_decide = permissions.can_decide_remediation(user, incident)
     return page(request, "incidents/war_room.html", {
         "incident": incident,
-        "card": card(selectors.board_card(incident.pk)),
+        "card": card(selectors.board_row(incident.pk)),
         "metrics": metrics, "target_human": human(target),
         "metric_rows": [("Time to acknowledge", "reported → accepted", human(metrics.time_to_acknowledge)),
                         ("Time to mitigate", "impact started → mitigated", human(metrics.time_to_mitigate)),

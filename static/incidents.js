@@ -6,7 +6,6 @@
   "use strict";
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
-  const BLANK = "/incidents//";
   const RESYNC_KINDS = new Set(["remediation", "decision", "update", "command", "role", "status", "severity",
     "merge", "escalation", "edit"]);
 
@@ -92,6 +91,14 @@
   }
 
   // --- the board -----------------------------------------------------------------------------------
+  // After a dropped connection: the page again, and its rows redrawn from its fresh #board-data.
+  async function resyncBoard() {
+    await resync();
+    $("#board-rows").replaceChildren();
+    drawBoard();
+    tick();
+  }
+
   const SEV_RANK = (s) => Number(String(s).replace(/\D/g, "")) || 9;
 
   function triageAllowed(c) {
@@ -106,6 +113,7 @@
     row.dataset.due = c.target_due_at;
     row.dataset.status = c.status;
     row.classList.toggle("candidate", c.is_candidate);
+    row.classList.toggle("overdue", c.overdue);
     const field = (n) => $(`[data-field="${n}"]`, row);
     const sev = field("severity");
     sev.textContent = c.severity;
@@ -114,23 +122,19 @@
     field("reference").textContent = c.reference;
     field("title").textContent = c.title;
     field("domain").textContent = c.domain;
+    field("reported_by").textContent = c.reported_by || "";
+    field("raised").hidden = !c.reported_by;
     field("last_entry").textContent = c.last_entry || "";
     const status = field("status");
     status.textContent = c.status_label;
     status.className = `istatus istatus-${c.status}`;
-    let esc = field("escalated");
-    if (c.escalation_level && !esc) {
-      esc = Object.assign(document.createElement("span"), { className: "tag escalated", textContent: "escalated" });
-      esc.dataset.field = "escalated";
-      status.after(" ", esc);
-    }
+    field("escalated").hidden = !c.escalation_level;
     field("commander").textContent = c.commander || "—";
     const pending = field("pending");
     pending.textContent = c.pending_remediations;
     pending.classList.toggle("zero", !c.pending_remediations);
     $("[data-countdown]", row).dataset.countdown = c.target_due_at;
-    $$("form[action]", row).forEach((f) => f.setAttribute("action", f.getAttribute("action").replace(BLANK, `/incidents/${c.id}/`)
-      .replace(/\/incidents\/[0-9a-f-]+\//, `/incidents/${c.id}/`)));
+    $$("form[action]", row).forEach((f) => f.setAttribute("action", `/incidents/${c.id}/status/`));
     field("triage").hidden = !triageAllowed(c);
     return row;
   }
@@ -158,6 +162,16 @@
     if (fresh) row.classList.add("fresh");
     counts();
     tick();
+  }
+
+  function drawBoard() {
+    const data = $("#board-data");
+    if (!data) return;
+    const body = $("#board-rows");
+    JSON.parse(data.textContent).forEach((c) => {
+      body.append(fillRow($("#board-row-template").content.firstElementChild.cloneNode(true), c));
+    });
+    counts();
   }
 
   function counts() {
@@ -189,7 +203,7 @@
 
   function onWarRoom(m) {
     const head = $("#war-room");
-    if (m.event === "incident.changed" && m.incident && m.incident.id === head.dataset.incident) {
+    if (m.incident && m.incident.id === head.dataset.incident) {
       const c = m.incident;
       const moved = head.dataset.status !== c.status;
       head.dataset.status = c.status;
@@ -203,7 +217,8 @@
       $("#head-countdown [data-countdown]").dataset.countdown = c.target_due_at;
       if (moved) resyncSoon();
       tick();
-    } else if (m.event === "timeline.added" && m.entry) {
+    }
+    if (m.event === "timeline.added" && m.entry) {
       addEntry(m.entry);
       if (RESYNC_KINDS.has(m.entry.kind) || (m.entry.kind === "finding" && m.entry.question)) resyncSoon();
     }
@@ -214,7 +229,11 @@
     setInterval(tick, 1000);
     if (!("WebSocket" in window)) return;
     const board = $("#board"), head = $("#war-room");
-    if (board) connect("/ws/incidents/", onBoard, resync);
+    if (board) {
+      drawBoard();
+      tick();
+      connect("/ws/incidents/", onBoard, resyncBoard);
+    }
     if (head) connect(`/ws/incidents/${head.dataset.incident}/`, onWarRoom, resync);
   });
 })();

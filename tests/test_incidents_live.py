@@ -47,10 +47,13 @@ async def test_the_war_room_hears_findings_in_order(monitor, ines):
     assert connected
     await add_finding(incident=incident, by=monitor, summary="p99 latency 2.4 s", confidence=0.7,
                       question="impact", answer="20 % of charges fail")
-    received = [await room.receive_json_from(timeout=3) for _ in range(2)]
-    entry = next(m for m in received if m["event"] == "timeline.added")["entry"]
+    message = await room.receive_json_from(timeout=3)  # one message per change: the entry and the card
+    assert message["event"] == "timeline.added" and message["incident"]["id"] == str(incident.pk)
+    assert message["incident"]["last_entry"] == "p99 latency 2.4 s"
+    entry = message["entry"]
     assert entry["kind"] == "finding" and entry["actor"] == "monitor-bot" and entry["confidence"] == 0.7
     assert entry["question"] == "impact" and entry["summary"] == "p99 latency 2.4 s"
+    assert await room.receive_nothing(timeout=0.3)
     await room.disconnect()
 
 

@@ -42,7 +42,6 @@ def card(row: dict, now=None) -> dict:
         "reported_by": row["reported_by__name"], "target_due_at": row["target_due_at"].isoformat(),
         "overdue": is_open and now > row["target_due_at"], "escalation_level": row["escalation_level"],
         "pending_remediations": row["pending_remediations"], "last_entry": (row["last_entry"] or "")[:200],
-        "last_entry_at": row["last_entry_at"].isoformat() if row["last_entry_at"] else None,
         "is_open": is_open, "is_candidate": row["status"] == Status.TRIAGE,
     }
 

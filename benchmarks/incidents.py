@@ -12,7 +12,9 @@ p99 ≤ 100 ms.
    commander who commands them all (so every row of the board is complete), ``--viewers`` responders
    with login sessions, an agent with a token.
 2. Board: ``GET /incidents/`` as the commander, ``--board-requests`` times one after the other (after
-   3 warm-up requests): the server's full answer (HTML of all 500 rows), timed at the client.
+   3 warm-up requests): the server's full answer (the page with all 500 rows' data, which the page's
+   script draws, the same code that applies live events), timed at the client; and the server's CPU
+   per render (all server processes, from ``/proc``: the figure least disturbed by other load).
 3. Fan-out: every viewer opens ``/ws/incidents/<id>/`` (the same war room); the agent POSTs
    ``/api/v1/incidents/<id>/findings`` at ``--rate`` per second for ``--duration`` seconds. For each
    (socket, finding) pair the latency runs from the POST's answer arriving to that socket receiving the
@@ -34,7 +36,10 @@ async def _board(bench: Bench, data: dict, args) -> dict:
     conn = await Conn(bench.port).open()
     cookie = {"Cookie": f"sessionid={data['commander_session']}", "Accept": "text/html"}
     timings, sizes, bad = [], [], 0
+    pids = bench.server_pids()
     for i in range(3 + args.board_requests):
+        if i == 3:
+            cpu0 = cpu_seconds(pids)
         t = time.perf_counter()
         status, body = await conn.send_raw(conn.encode("GET", "/incidents/", headers=cookie))
         ms = (time.perf_counter() - t) * 1000
@@ -43,11 +48,13 @@ async def _board(bench: Bench, data: dict, args) -> dict:
         elif i >= 3:
             timings.append(ms)
             sizes.append(len(body))
+    cpu_ms = (cpu_seconds(pids) - cpu0) * 1000 / max(1, len(timings))
     t = time.perf_counter()
     status, _ = await conn.send_raw(conn.encode("GET", f"/incidents/{data['war_room']}/", headers=cookie))
     war_room_ms = (time.perf_counter() - t) * 1000
     await conn.close()
-    return {"board": latency_summary(timings), "board_failed": bad, "board_bytes": max(sizes or [0]),
+    return {"board": latency_summary(timings), "board_cpu_ms": round(cpu_ms, 1), "board_failed": bad,
+            "board_bytes": max(sizes or [0]),
             "war_room_ms": round(war_room_ms, 1), "war_room_status": status}
 
 
@@ -162,7 +169,7 @@ def main(argv=None) -> dict:
         ["POST finding", r["post_latency"]["n"], r["post_latency"]["p50_ms"], r["post_latency"]["p90_ms"],
          r["post_latency"]["p99_ms"], r["post_latency"]["max_ms"], ""],
     ], ["incidents", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", "target"]))
-    print(f"board page {r['board_bytes'] / 1024:.0f} KiB; war room page {r['war_room_ms']} ms; deliveries "
+    print(f"board page {r['board_bytes'] / 1024:.0f} KiB, {r['board_cpu_ms']} ms server CPU per render; war room page {r['war_room_ms']} ms; deliveries "
           f"{r['deliveries']}/{r['deliveries_expected']} (missing {r['missing']}); server CPU "
           f"{r['server_cpu_cores']} cores during the fan-out")
     figures = {"benchmark": "incidents", "incidents": args.incidents, "entries": args.entries,

@@ -169,7 +169,8 @@ def main(argv=None) -> dict:
         ["POST finding", r["post_latency"]["n"], r["post_latency"]["p50_ms"], r["post_latency"]["p90_ms"],
          r["post_latency"]["p99_ms"], r["post_latency"]["max_ms"], ""],
     ], ["incidents", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", "target"]))
-    print(f"board page {r['board_bytes'] / 1024:.0f} KiB, {r['board_cpu_ms']} ms server CPU per render; war room page {r['war_room_ms']} ms; deliveries "
+    print(f"board page {r['board_bytes'] / 1024:.0f} KiB, {r['board_cpu_ms']} ms server CPU per render; "
+          f"war room page {r['war_room_ms']} ms; deliveries "
           f"{r['deliveries']}/{r['deliveries_expected']} (missing {r['missing']}); server CPU "
           f"{r['server_cpu_cores']} cores during the fan-out")
     figures = {"benchmark": "incidents", "incidents": args.incidents, "entries": args.entries,

@@ -235,7 +235,7 @@
       connect("/ws/incidents/", onBoard, resyncBoard);
       // Changes made by other processes (the task worker's escalations) reach this page's socket only
       // through a shared channel layer (Redis); without one, a quiet redraw each minute catches them.
-      setInterval(resyncBoard, 60000);
+      setInterval(() => { if (!$("#board").contains(document.activeElement)) resyncBoard(); }, 60000);
     }
     if (head) connect(`/ws/incidents/${head.dataset.incident}/`, onWarRoom, resync);
   });

@@ -9,8 +9,11 @@ from governance import permissions as governance
 from governance.models import Agent
 from governance.permissions import (  # noqa: F401  (the inbox app asks this module only)
     access_agent_to_suspend,
+    access_alert,
+    access_audit,
     access_domain_to_suspend,
     access_inbox,
+    audit_domains,
     can_decide,
     can_escalate,
     can_suspend_agent,

@@ -17,12 +17,13 @@ from django.utils import timezone
 
 from governance import limits
 from governance.action_types import validate_args
+from governance.audit.context import current_trace_id, current_workflow
 from governance.models import Agent, Policy
 from governance.policies import Evaluation, Facts, evaluate
 from governance.services import level_inbox_id
 from orchestra_site.errors import Forbidden, IdempotencyConflict, InvalidInput
 
-from . import budget, events, hooks, selectors
+from . import audit, budget, events, hooks, selectors
 from .models import Proposal
 from .outcomes import tell_agent
 
@@ -122,6 +123,7 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
             for handler, target in links:
                 handler.route(proposal, target, ev)
             proposal.save(force_insert=True)
+            audit.submitted(proposal, ev.reasons)
             for handler, target in links:
                 handler.linked(proposal, target)
             if proposal.is_pending:
@@ -164,6 +166,8 @@ def _route(agent: Agent, data: dict, ev: Evaluation, digest: str, idempotency_ke
         level=ev.level, policy_id=ev.policy_id, policy_version=ev.policy_version, routing_reason=ev.reason,
         quorum=ev.quorum, **data,
     )
+    proposal.trace_id = current_trace_id()
+    proposal.workflow = proposal.workflow or current_workflow()
     if ev.policy_id:  # the response names the policy: no SELECT for what the snapshot already knows
         proposal.policy = Policy(pk=ev.policy_id, name=ev.policy_name)
     if ev.expiry_seconds:
@@ -175,6 +179,7 @@ def _route(agent: Agent, data: dict, ev: Evaluation, digest: str, idempotency_ke
     elif ev.outcome == "auto_approve":
         proposal.status, proposal.decided_at = Status.APPROVED, now
         proposal.decision_comment, proposal.final_args = ev.reason, proposal.args
+        audit.bind_approval(proposal, now)
     else:
         proposal.inbox_id = level_inbox_id(agent.domain, ev.level, ev.target_inbox_id)
         proposal.sla_due_at = now + timedelta(seconds=ev.sla_seconds) if ev.sla_seconds else None

@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "orchestra_site.middleware.static_files",
     "orchestra_site.middleware.body_size_limit",
+    "orchestra_site.middleware.trace_context",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -78,8 +78,8 @@ def bob(legal_inbox):
 
 @pytest.fixture
 def auditor(db):
-    user = UserFactory(username="audrey")
-    user.user_permissions.add(Permission.objects.get(codename="view_inbox"))
+    user = UserFactory(username="audrey")  # the audit role: read-only everywhere, the whole audit trail
+    user.user_permissions.add(Permission.objects.get(codename="view_inbox"), Permission.objects.get(codename="audit"))
     return user
 
 

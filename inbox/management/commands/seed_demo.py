@@ -16,6 +16,7 @@ from governance.services import (
     global_role_grant,
     inbox_create,
 )
+from inbox import hooks
 
 DEMO_PASSWORD = "orchestra-demo"
 
@@ -88,6 +89,9 @@ class Command(BaseCommand):
                 User.objects.get(username=username).groups.add(group)
         # the grants above are the demo's set-up, all in the audit trail: nothing for olivia to look into
         alerts_acknowledge_all(by=User.objects.filter(username="admin").first())
+        for extension in hooks.demos():  # the apps above the inbox add theirs (e.g. incidents)
+            if extension.seed is not None:
+                self.stdout.write(extension.seed())
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready ({created} new policies). Reviewers: alice, bob, carol, dan; orchestrator olivia; "
             f"board member erin; auditor audrey (password '{DEMO_PASSWORD}'); "

@@ -239,7 +239,7 @@ def main() -> None:
         if not args.database:
             call_command("migrate", verbosity=0)
             connection.ensure_connection()
-            print(f"loading {args.events:,} events …", flush=True)
+            print(f"database {name}: loading {args.events:,} events …", flush=True)
             seconds = load(connection.connection, args.events)
             print(f"loaded in {seconds:.0f} s ({args.events / seconds:,.0f} events/s)")
         from benchmarks.harness.stats import table

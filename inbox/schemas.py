@@ -51,6 +51,11 @@ class ProposalIn(InputSchema):
         description="Id of the multi-agent workflow it belongs to (also taken from the `X-Workflow-Id` header); "
                     "the audit trace page shows a workflow's proposals and incidents as one timeline. Default empty.",
     )
+    incident: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="Id of the incident this remediates (an incident the agent may see; 422 otherwise). Default "
+                    "none. Routed for first-line review, it goes to the incident's commander; policy still rules "
+                    "(a forbidden action stays forbidden, nothing is auto-approved that policy would not).")
 
     @field_validator("callback_url")
     @classmethod

@@ -22,9 +22,9 @@ from governance.audit.context import current_trace_id, current_workflow
 from governance.models import Agent, Policy
 from governance.policies import Evaluation, Facts, evaluate
 from governance.services import level_inbox_id
-from orchestra_site.errors import Forbidden, IdempotencyConflict
+from orchestra_site.errors import Forbidden, IdempotencyConflict, InvalidInput
 
-from . import audit, budget, events, metrics, selectors
+from . import audit, budget, events, hooks, metrics, selectors
 from .models import Proposal
 from .outcomes import tell_agent
 
@@ -110,6 +110,7 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
     digest = digest or request_hash(data)
     if idempotency_key and Proposal.objects.filter(agent=agent, idempotency_key=idempotency_key).exists():
         return _replay(agent, idempotency_key, digest), False
+    data, links = _resolve_links(agent, data)
     validate_args(data["action"], data.get("args") or {})
     limits.check_rate(agent)
     budgeted = budget.has_budget(agent)
@@ -120,8 +121,12 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
                 budget.lock_budgets(agent)
                 ev = evaluate(facts_for(agent, data))
             proposal = _route(agent, data, ev, digest, idempotency_key)
+            for handler, target in links:
+                handler.route(proposal, target, ev)
             proposal.save(force_insert=True)
             audit.submitted(proposal, ev.reasons)
+            for handler, target in links:
+                handler.linked(proposal, target)
             transaction.on_commit(lambda: metrics.observe_submission(proposal))
             if proposal.is_pending:
                 _mark_conflicts(proposal)
@@ -135,6 +140,24 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
     if proposal.status == Status.REFUSED:
         raise Forbidden(f"Refused by policy: {ev.reason}", code="forbidden_by_policy", proposal_id=str(proposal.id))
     return proposal, True
+
+
+def _resolve_links(agent: Agent, data: dict) -> tuple[dict, list]:
+    """``data`` without the link fields (``hooks.ProposalLinks``: e.g. ``incident``), and the
+    (handler, resolved target) of each one given. A link field with no handler is refused (422)."""
+    data, links = dict(data), []
+    for name in [key for key in data if key not in PROPOSAL_FIELDS]:
+        ref = data.pop(name)
+        if ref is None:
+            continue
+        handler = hooks.links(name)
+        if handler is None:
+            raise InvalidInput(f"{name}: nothing here can link a proposal to it.", field=name)
+        links.append((handler, handler.resolve(agent, ref)))
+    return data, links
+
+
+PROPOSAL_FIELDS = {f.name for f in Proposal._meta.concrete_fields}
 
 
 def _route(agent: Agent, data: dict, ev: Evaluation, digest: str, idempotency_key: str | None) -> Proposal:

@@ -83,7 +83,7 @@ def inbox_detail(request, slug):
 @require_http_methods(["GET", "POST"])
 def proposal_detail(request, proposal_id):
     proposal = permissions.access_proposal(request.user, proposal_id)
-    can_decide = proposal.is_pending and not proposal.is_frozen and permissions.can_decide(request.user, proposal.inbox)
+    can_decide = proposal.is_pending and not proposal.is_frozen and permissions.may(request.user, "decide", proposal)
     form = DecisionForm(initial={"args": json.dumps(proposal.args, indent=2, ensure_ascii=False)})
     conflict, status = None, 200
     if request.method == "POST":

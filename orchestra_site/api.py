@@ -21,6 +21,7 @@ from governance.audit.api import router as audit_router
 from inbox.api import router as inbox_router
 from inbox.api_executions import router as inbox_executions_router
 from inbox.api_governance import router as inbox_governance_router
+from incidents.api import router as incidents_router
 
 from .errors import ApplicationError, RateLimited
 from .schemas import INSIDE_PATH
@@ -45,6 +46,7 @@ api.add_router("/v1/", inbox_executions_router)
 api.add_router("/v1/audit/", audit_router)
 api.add_router("/v1/governance/", governance_router)
 api.add_router("/v1/governance/", inbox_governance_router)
+api.add_router("/v1/", incidents_router)
 
 STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}

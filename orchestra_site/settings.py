@@ -298,6 +298,11 @@ ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS = env.list("ORCHESTRA_WEBHOOK_ALLOWED_NETWORK
 ORCHESTRA_LONG_POLL_MAX_SECONDS = env.int("ORCHESTRA_LONG_POLL_MAX_SECONDS", default=60)
 ORCHESTRA_LONG_POLL_RECHECK_SECONDS = env.float("ORCHESTRA_LONG_POLL_RECHECK_SECONDS",
                                                 default=5.0 if REDIS_URL else 1.0)
+# Incidents (incidents/notify.py): links in e-mails, and where they go. Without EMAIL_URL they are
+# printed by the task worker (console backend); e.g. EMAIL_URL=smtp://user:pass@mail:587 in production.
+ORCHESTRA_BASE_URL = env.str("ORCHESTRA_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orchestra@localhost")
 
 ORCHESTRA_WEBHOOK_SECRET_GRACE_SECONDS = env.float("ORCHESTRA_WEBHOOK_SECRET_GRACE_SECONDS", default=7 * 24 * 3600)
 

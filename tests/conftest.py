@@ -14,6 +14,8 @@ from governance import tokens
 from governance.services import domain_get_or_create
 from tests.factories import UserFactory
 
+pytest_plugins = ["tests.incident_fixtures"]  # ops, ines, monitor, … (the incident tests' fixtures)
+
 
 def pytest_collection_modifyitems(config, items):
     from django.conf import settings

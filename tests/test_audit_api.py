@@ -154,6 +154,7 @@ def test_the_trace_and_workflow_of_a_request_are_on_its_events(agent_client, aud
     assert r.status_code == 201
     (event,) = search(auditor_client, proposal=r.json()["id"])["items"]
     assert (event["trace_id"], event["workflow"]) == (trace, "incident-42")
+    assert [e["id"] for e in search(auditor_client, trace=trace)["items"]] == [event["id"]]
     r = agent_client.post_json("/api/v1/proposals", {**PROPOSAL, "risk": "low", "resource": "x"},
                                traceparent="garbage")
     (event,) = search(auditor_client, proposal=r.json()["id"])["items"]
@@ -180,6 +181,7 @@ def test_bad_search_input_is_a_clear_error(auditor_client):
     assert r.status_code == 422 and r.json()["field"] == "action_type"
     r = auditor_client.get("/api/v1/audit/events", {"since": "2026-01-01T00:00:00"})
     assert r.status_code == 422 and r.json()["field"] == "since"
+    assert search(auditor_client, since="2026-01-01T00:00:00-17:30")["items"] is not None  # any offset Python takes
 
 
 def test_who_may_read_the_audit_trail(history, agent_client, alice_client, auditor_client, platform, legal_inbox):

@@ -280,3 +280,51 @@ def test_retention_periods_are_editable_and_audited():
         _at(timezone.now() - dt.timedelta(days=45), audit_record, AuditAction.DECISION, "45 days old")
     audit_seal()
     assert audit_purge()["standard"] == 1
+
+
+# --- sealing while many write (PostgreSQL, real threads) ----------------------------------------------------
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sealing_keeps_up_with_concurrent_writers_and_links_each_event_once():
+    import threading
+
+    from django.db import close_old_connections
+
+    writers, per_writer, stop = 6, 40, threading.Event()
+    errors = []
+
+    def write(n):
+        try:
+            for i in range(per_writer):
+                with transaction.atomic():
+                    audit_record(AuditAction.DECISION, f"writer {n} event {i}")
+                    if i % 7 == 0:  # a transaction that rolls back leaves no event and no link
+                        transaction.set_rollback(True)
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+        finally:
+            close_old_connections()
+
+    def seal():
+        while not stop.is_set():
+            audit_seal(batch=25)
+        close_old_connections()
+
+    sealers = [threading.Thread(target=seal) for _ in range(2)]  # two clusters sealing at once
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for t in sealers + threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    for t in sealers:
+        t.join()
+    audit_seal()
+    assert not errors
+    kept = writers * (per_writer - len(range(0, per_writer, 7)))
+    assert AuditEvent.objects.count() == kept
+    positions = sorted(AuditSeal.objects.values_list("position", flat=True))
+    assert positions == list(range(1, kept + 1))
+    result = audit_verify()
+    assert result.ok and result.verified == kept

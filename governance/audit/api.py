@@ -1,6 +1,6 @@
 """Audit trail API (``/api/v1/audit``): search (cursor-paginated, newest first) and streamed export.
 Auditors and the board see every event; domain orchestrators their domains'; others get 404."""
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -29,17 +29,21 @@ class AuditQuery(Schema):
     workflow: str = Field("", max_length=120)
     proposal: UUID | None = Field(None, description="Events about this proposal.")
     incident: str = Field("", max_length=64, description="Events about this incident.")
+    trace: str = Field("", max_length=32, description="Events of this W3C trace id (32 hex digits).")
     since: datetime | None = Field(None, description="From this time (ISO 8601, inclusive).")
     until: datetime | None = Field(None, description="Up to this time (ISO 8601, exclusive).")
     q: str = Field("", max_length=200, description="Free text over summary and reasoning (PostgreSQL: "
                                                     "full-text search, web-search syntax).")
 
     def filters(self) -> AuditFilters:
+        given = {k: v for k, v in self.model_dump().items() if v is not None}
         for name in ("since", "until"):
-            value = getattr(self, name)
+            value = given.get(name)
             if value is not None and value.tzinfo is None:
                 raise InvalidInput(f"{name} needs a time zone (e.g. 2026-11-25T10:00:00Z).", field=name)
-        return AuditFilters(**{k: v for k, v in self.model_dump().items() if v is not None})
+            if value is not None:  # in UTC: the database takes no offset beyond ±15:59
+                given[name] = value.astimezone(UTC)
+        return AuditFilters(**given)
 
 
 class ActorOut(Schema):

@@ -38,6 +38,7 @@ class AuditFilters:
     workflow: str = ""
     proposal: UUID | None = None
     incident: str = ""
+    trace: str = ""
     since: datetime | None = None
     until: datetime | None = None
     q: str = ""
@@ -50,7 +51,8 @@ def audit_events(scope: set[str] | None, f: AuditFilters) -> QuerySet[AuditEvent
     if scope is not None:
         qs = qs.filter(domain__in=scope)
     exact = {"domain": f.domain, "action_type": f.action_type, "status": f.status,
-             "classification": f.classification, "workflow": f.workflow, "incident_id": f.incident}
+             "classification": f.classification, "workflow": f.workflow, "incident_id": f.incident,
+             "trace_id": f.trace.lower()}
     qs = qs.filter(**{k: v for k, v in exact.items() if v})
     if f.agent:
         qs = qs.filter(actor_type="agent", actor_name=f.agent)

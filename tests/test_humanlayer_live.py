@@ -16,13 +16,21 @@ from governance import tokens
 from inbox import services
 from inbox.models import Proposal
 from tests.factories import UserFactory
-from tests.test_waiting_live import server  # noqa: F401  (the live server fixture)
+from tests.test_waiting_live import _database_url, live_server
 
 pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 
 @pytest.fixture
-def sdk_env(server, agent_and_token, monkeypatch):  # noqa: F811
+def server(transactional_db):
+    """A live ``uvicorn --workers 2`` for each test: its processes cache content types (guardian checks by
+    their ids), which the database flushed after every test may number differently the first time."""
+    with live_server(_database_url()) as base:
+        yield base
+
+
+@pytest.fixture
+def sdk_env(server, agent_and_token, monkeypatch):
     monkeypatch.setenv("HUMANLAYER_API_KEY", agent_and_token[1])
     monkeypatch.setenv("HUMANLAYER_API_BASE", f"http://{server}/humanlayer/v1")
     monkeypatch.delenv("HUMANLAYER_RUN_ID", raising=False)

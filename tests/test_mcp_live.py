@@ -13,6 +13,7 @@ from django.conf import settings
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from mcp_types import ElicitResult
 
 from governance import tokens
 from inbox.models import Proposal
@@ -33,9 +34,21 @@ ROLLBACK = {"action": "deploy.rollback", "summary": "Roll back payments to 2026.
             "args": {"service": "payments", "to_version": "2026.11.3"}, "risk": "medium", "confidence": 0.8}
 
 
-def http_client(base: str, token: str) -> Client:
+def http_client(base: str, token: str, **options) -> Client:
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=httpx2.Timeout(30, read=120))
-    return Client(streamable_http_client(f"http://{base}/mcp", http_client=http))
+    return Client(streamable_http_client(f"http://{base}/mcp", http_client=http), **options)
+
+
+async def first_in_inbox(base: str, token: str) -> dict:
+    """The first proposal to show up in the reviewer's inbox (REST), polled for up to 10 s."""
+    async with httpx.AsyncClient() as rest:
+        for _ in range(100):
+            items = (await rest.get(f"http://{base}/api/v1/inbox/proposals",
+                                    headers={"Authorization": f"Bearer {token}"})).json()["items"]
+            if items:
+                return items[0]
+            await asyncio.sleep(0.1)
+    raise AssertionError("nothing arrived in the inbox")
 
 
 async def decide(base: str, token: str, proposal_id: str, after: float, **decision):
@@ -126,26 +139,54 @@ def test_mcp_refuses_missing_unknown_and_reviewer_tokens(server, alice):
     assert (r.status_code, r.json()["code"]) == (403, "agent_required")
 
 
-def test_ask_human_returns_the_reviewers_answer(server, agent_and_token, alice):
+def test_ask_human_goes_to_the_reviewers_when_the_client_cannot_elicit(server, agent_and_token, alice):
     alice_token = tokens.user_token_create(user=alice)[1]
 
     async def scenario():
         async with http_client(server, agent_and_token[1]) as mcp:
             task = asyncio.create_task(mcp.call_tool("ask_human", {"question": "Which region first?", "timeout": 30}))
-            async with httpx.AsyncClient() as rest:
-                for _ in range(100):
-                    await asyncio.sleep(0.1)
-                    inbox = (await rest.get(f"http://{server}/api/v1/inbox/proposals",
-                                            headers={"Authorization": f"Bearer {alice_token}"})).json()["items"]
-                    if inbox:
-                        break
-            await decide(server, alice_token, inbox[0]["id"], after=0, verdict="answer", comment="eu-west-1")
-            return inbox[0], (await task).structured_content
+            question = await first_in_inbox(server, alice_token)
+            await decide(server, alice_token, question["id"], after=0, verdict="answer", comment="eu-west-1")
+            return question, (await task).structured_content
 
     question, answered = asyncio.run(scenario())
     assert (question["kind"], question["action"], question["summary"]) == ("question", "mcp.ask_human",
                                                                            "Which region first?")
-    assert (answered["status"], answered["answer"]) == ("answered", "eu-west-1")
+    assert (answered["status"], answered["answer"], answered["answered_by"]) == ("answered", "eu-west-1", "reviewers")
+
+
+def test_ask_human_elicits_the_answer_where_the_client_supports_it(server, agent_and_token, alice):
+    asked = []
+
+    async def operator(context, params):
+        asked.append((params.message, sorted(params.requested_schema["properties"])))
+        return ElicitResult(action="accept", content={"answer": "blue-green"})
+
+    async def scenario():
+        async with http_client(server, agent_and_token[1], elicitation_callback=operator) as mcp:
+            return (await mcp.call_tool("ask_human", {"question": "Which rollout?"})).structured_content
+
+    answered = asyncio.run(scenario())
+    assert asked == [("Which rollout?", ["answer"])]
+    assert (answered["answer"], answered["answered_by"], answered["proposal_id"]) == ("blue-green", "client", None)
+    assert not Proposal.objects.exists()  # a question grants nothing: nothing for reviewers to decide
+
+
+def test_a_declined_elicitation_falls_back_to_the_reviewers(server, agent_and_token, alice):
+    alice_token = tokens.user_token_create(user=alice)[1]
+
+    async def operator(context, params):
+        return ElicitResult(action="decline")
+
+    async def scenario():
+        async with http_client(server, agent_and_token[1], elicitation_callback=operator) as mcp:
+            task = asyncio.create_task(mcp.call_tool("ask_human", {"question": "Rollout?", "timeout": 30}))
+            question = await first_in_inbox(server, alice_token)
+            await decide(server, alice_token, question["id"], after=0, verdict="answer", comment="canary")
+            return (await task).structured_content
+
+    answered = asyncio.run(scenario())
+    assert (answered["answer"], answered["answered_by"]) == ("canary", "reviewers")
 
 
 def test_stdio_serves_the_same_tools_as_one_agent(server, agent_and_token, alice):
@@ -155,16 +196,21 @@ def test_stdio_serves_the_same_tools_as_one_agent(server, agent_and_token, alice
     params = StdioServerParameters(command=sys.executable, args=["manage.py", "mcp_server", "--token", token],
                                    env=env, cwd=str(settings.BASE_DIR))
 
+    async def operator(context, params):
+        return ElicitResult(action="accept", content={"answer": f"stdio: {params.message}"})
+
     async def scenario():
-        async with Client(params) as mcp:
+        async with Client(params, elicitation_callback=operator) as mcp:
             names = {t.name for t in (await mcp.list_tools()).tools}
             proposed = (await mcp.call_tool("propose_action", ROLLBACK)).structured_content
             waited, _ = await asyncio.gather(
                 mcp.call_tool("wait_for_decision", {"proposal_id": proposed["id"], "timeout": 30}),
                 decide(server, alice_token, proposed["id"], after=1, verdict="reject", comment="not today"))
-            return names, waited.structured_content
+            asked = await mcp.call_tool("ask_human", {"question": "ok?"})
+            return names, waited.structured_content, asked.structured_content
 
-    names, waited = asyncio.run(scenario())
+    names, waited, asked = asyncio.run(scenario())
     assert names >= TOOLS
+    assert (asked["answer"], asked["answered_by"]) == ("stdio: ok?", "client")
     assert (waited["status"], waited["decision"]["comment"]) == ("rejected", "not today")
     assert Proposal.objects.get(pk=waited["id"]).agent_id == agent.pk

@@ -2,7 +2,12 @@
 
 Tools, their names pinned: ``propose_action``, ``get_decision``, ``wait_for_decision`` (``proposal_id``,
 ``timeout`` seconds), ``list_my_proposals``, ``check_policy`` (the governance dry-run), and
-``ask_human`` (a question for the reviewers, answered with the verdict ``answer``). Each tool calls the
+``ask_human``: a question for a human. Where the MCP client supports elicitation, its user is asked
+(the SDK's resolver ``Elicit``: a mid-call request on older protocol versions, an input-required round
+on 2026-07-28, so it works over stateless HTTP too); otherwise, when they decline, or with
+``ask="reviewers"``, it is a question proposal (``kind`` question) in the reviewers' inbox, answered
+with the verdict ``answer``. A question grants nothing, so an answer from the client's user opens no
+side door; every *action* still goes through ``propose_action``. Each tool calls the
 same services, permission checks and selectors as the REST API (``inbox.services``, ``inbox.permissions``,
 ``inbox.selectors``): the same validation (``ProposalIn``), policies, rate limits, budgets and audit. An
 error comes back as the tool's error result carrying the API's one body, ``{"detail", "code", …}``.

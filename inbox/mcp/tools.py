@@ -9,7 +9,7 @@ from uuid import UUID
 import pydantic
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
@@ -27,6 +27,7 @@ AGENT_SCOPE_KEY = "orchestra.agent"  # where ``http.mcp_app`` puts the authentic
 QUESTION_ACTION = "mcp.ask_human"
 Risk = Literal["low", "medium", "high", "critical"]
 Classification = Literal["public", "internal", "confidential", "restricted"]
+AskWho = Literal["auto", "reviewers"]
 Seconds = Annotated[float, Field(ge=0, description="Seconds to wait at most (capped at the server's long-poll limit).")]
 
 INSTRUCTIONS = (
@@ -151,10 +152,19 @@ def build_server(*, token: str | None = None) -> MCPServer:
         return await _run(evaluate)
 
     @server.tool()
-    async def ask_human(question: str, ctx: Context, timeout: Seconds = 30,
-                        idempotency_key: str | None = None) -> dict[str, Any]:
-        """Ask the reviewers a question; they answer in Orchestra. Waits at most `timeout` seconds:
-        returns `answer` (null while unanswered: call wait_for_decision with `proposal_id`) and `status`."""
+    async def ask_human(
+        question: str, ctx: Context, timeout: Seconds = 30, ask: AskWho = "auto",
+        idempotency_key: str | None = None,
+        from_client: Annotated[ElicitationResult[HumanAnswer], Resolve(_elicit_where_supported)] = None,
+    ) -> dict[str, Any]:
+        """Ask a human a question. `ask` "auto": where this MCP client supports elicitation, its user is
+        asked; otherwise (or when they decline) the question goes to Orchestra's reviewers, who answer it
+        in their inbox. "reviewers": always Orchestra's reviewers. Waits at most `timeout` seconds for the
+        reviewers: returns `answer` (null while unanswered: call wait_for_decision with `proposal_id`),
+        `status` and `answered_by` ("client" or "reviewers")."""
+        if isinstance(from_client, AcceptedElicitation) and from_client.data is not None:
+            return {"proposal_id": None, "status": "answered", "answer": from_client.data.answer,
+                    "comment": None, "answered_by": "client"}
         me = await caller(ctx)
 
         def submit():
@@ -166,9 +176,22 @@ def build_server(*, token: str | None = None) -> MCPServer:
         proposal = await _wait(await _run(submit), timeout)
         answer = proposal.decision_comment if proposal.status == Proposal.Status.ANSWERED else None
         return {"proposal_id": str(proposal.pk), "status": proposal.status, "answer": answer,
-                "comment": None if proposal.is_pending else proposal.decision_comment}
+                "comment": None if proposal.is_pending else proposal.decision_comment, "answered_by": "reviewers"}
 
     return server
+
+
+class HumanAnswer(pydantic.BaseModel):
+    answer: str = Field(description="Your answer to the agent's question")
+
+
+def _elicit_where_supported(question: str, ctx: Context, ask: AskWho = "auto"):
+    """``ask_human``'s first try: the MCP client's user, by elicitation, when the client declared it.
+    A question grants nothing (only proposals do), so answering it outside the inbox opens no side door."""
+    capabilities = ctx.client_capabilities
+    if ask == "auto" and capabilities is not None and capabilities.elicitation is not None:
+        return Elicit(question, HumanAnswer)
+    return None
 
 
 def _fresh(p: Proposal) -> Proposal:

@@ -140,3 +140,11 @@ def test_escalate_email_moves_the_question_up_a_level(agent_client, agent):
     assert r.status_code == 200, r.content
     q = Proposal.objects.get()
     assert q.level == "domain" and q.escalations.get().reason == "escalated by agent deploy-bot: nobody answered"
+
+
+def test_its_openapi_documents_the_sdks_routes(db):
+    paths = Client().get(f"{HL}/openapi.json").json()["paths"]
+    assert set(paths) == {f"{HL}/{p}" for p in (
+        "function_calls", "function_calls/{call_id}", "agent/function_calls/{call_id}/respond",
+        "agent/function_calls/{call_id}/escalate_email", "contact_requests", "contact_requests/{call_id}",
+        "agent/human_contacts/{call_id}/respond", "agent/human_contacts/{call_id}/escalate_email")}

@@ -1,6 +1,6 @@
 """The published ``humanlayer`` SDK (0.7.9), unmodified, drives Orchestra through ``/humanlayer/v1``.
 
-A live uvicorn (two workers, ``tests.test_waiting_live.server``) serves the test database. The agent
+A live uvicorn per test (two workers, ``tests.test_waiting_live.fresh_server``) serves the test database. The agent
 sets only ``HUMANLAYER_API_KEY`` (its Orchestra token) and ``HUMANLAYER_API_BASE``; the SDK polls every
 3 s as it does against its cloud. Reviewers decide through Orchestra's own API and services.
 """
@@ -16,17 +16,14 @@ from governance import tokens
 from inbox import services
 from inbox.models import Proposal
 from tests.factories import UserFactory
-from tests.test_waiting_live import _database_url, live_server
+from tests.test_waiting_live import fresh_server  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 
 @pytest.fixture
-def server(transactional_db):
-    """A live ``uvicorn --workers 2`` for each test: its processes cache content types (guardian checks by
-    their ids), which the database flushed after every test may number differently the first time."""
-    with live_server(_database_url()) as base:
-        yield base
+def server(fresh_server):  # noqa: F811
+    return fresh_server
 
 
 @pytest.fixture

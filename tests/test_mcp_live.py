@@ -1,5 +1,5 @@
 """The MCP server, driven by the official ``mcp`` client: over streamable HTTP at ``/mcp`` on a live
-uvicorn with two workers (``tests.test_waiting_live.server``), and over stdio (``manage.py mcp_server``).
+uvicorn with two workers per test (``tests.test_waiting_live.fresh_server``), and over stdio (``manage.py mcp_server``).
 Reviewers decide through Orchestra's REST API while the agent waits in ``wait_for_decision``."""
 import asyncio
 import json
@@ -18,17 +18,14 @@ from mcp_types import ElicitResult
 from governance import tokens
 from inbox.models import Proposal
 from tests.factories import PolicyFactory
-from tests.test_waiting_live import _database_url, live_server
+from tests.test_waiting_live import _database_url, fresh_server  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 
 @pytest.fixture
-def server(transactional_db):
-    """A live ``uvicorn --workers 2`` for each test: its processes cache content types (guardian checks by
-    their ids), which the database flushed after every test may number differently the first time."""
-    with live_server(_database_url()) as base:
-        yield base
+def server(fresh_server):  # noqa: F811
+    return fresh_server
 TOOLS = {"propose_action", "get_decision", "wait_for_decision", "list_my_proposals", "check_policy", "ask_human"}
 ROLLBACK = {"action": "deploy.rollback", "summary": "Roll back payments to 2026.11.3", "resource": "service:payments",
             "args": {"service": "payments", "to_version": "2026.11.3"}, "risk": "medium", "confidence": 0.8}

@@ -81,6 +81,15 @@ def server(django_db_setup, django_db_blocker):
         yield base
 
 
+@pytest.fixture
+def fresh_server(transactional_db):
+    """A live ``uvicorn --workers 2`` for one test. Its processes cache content types (guardian checks by
+    their ids), which the database flushed after each test may number differently the first time: tests
+    whose reviewers act over HTTP get a server of their own."""
+    with live_server(_database_url()) as base:
+        yield base
+
+
 def post_proposal(base, token, **fields):
     """A pending proposal one approval decides (medium risk: high and critical need two approvers)."""
     body = dict(PROPOSAL, **{"risk": "medium", **fields})

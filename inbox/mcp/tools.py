@@ -81,7 +81,7 @@ def build_server(*, token: str | None = None) -> MCPServer:
     @server.tool()
     async def propose_action(
         action: str, summary: str, ctx: Context, resource: str = "", args: dict[str, Any] | None = None,
-        reasoning: str = "", risk: Risk = "medium", confidence: float = 0.0, cost_usd: str = "0",
+        reasoning: str = "", risk: Risk = "medium", confidence: float = 0.0, cost_usd: str | float = "0",
         classification: Classification = "internal", related_tasks: list[str] | None = None,
         expires_at: str | None = None, idempotency_key: str | None = None,
     ) -> dict[str, Any]:
@@ -128,7 +128,7 @@ def build_server(*, token: str | None = None) -> MCPServer:
                                         "code": "invalid", "field": "status"}))
 
         def page():
-            qs = selectors.proposals_for_agent(me, status=status)
+            qs = selectors.proposals_for_agent(permissions.require_agent(me), status=status)
             return {"count": qs.count(), "items": [proposal_out(p) for p in qs[offset:offset + limit]]}
 
         return await _run(page)
@@ -136,7 +136,7 @@ def build_server(*, token: str | None = None) -> MCPServer:
     @server.tool()
     async def check_policy(
         action: str, summary: str, ctx: Context, resource: str = "", args: dict[str, Any] | None = None,
-        risk: Risk = "medium", confidence: float = 0.0, cost_usd: str = "0",
+        risk: Risk = "medium", confidence: float = 0.0, cost_usd: str | float = "0",
         classification: Classification = "internal",
     ) -> dict[str, Any]:
         """Dry-run (POST /api/v1/governance/dry-run): which policy would match this would-be proposal and

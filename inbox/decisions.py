@@ -48,6 +48,9 @@ VERDICTS = {
 }
 
 
+QUESTION_VERDICTS = ("answer", "reject")  # a question (``Proposal.Kind.QUESTION``) has nothing to approve
+
+
 def _check_verdict(verdict: str, comment: str, args) -> Verdict:
     if verdict not in VERDICTS:
         raise InvalidInput(f"verdict must be one of {', '.join(VERDICTS)}.", field="verdict")
@@ -76,11 +79,15 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
     - approving settles the pending conflicting proposals (module docstring): with
       ``supersede_conflicts`` those in inboxes where ``reviewer`` may decide are superseded (their
       agents are told); all others stay pending, linked and marked as conflicting.
+    - a question (``kind`` question) takes ``answer`` or ``reject`` only.
     Raises ``ProposalAlreadyDecided`` (409, names who decided first; code ``expired`` once past
     ``expires_at``), ``Conflict`` (409: frozen, or this reviewer already voted), ``InvalidInput``
     (422: bad verdict, missing comment or args).
     """
     rule = _check_verdict(verdict, comment, args)
+    if proposal.kind == Proposal.Kind.QUESTION and verdict not in QUESTION_VERDICTS:
+        raise InvalidInput("A question is answered (verdict `answer`) or declined (`reject`), with a comment.",
+                           field="verdict")
     if rule.needs_args:
         validate_args(proposal.action, args)
     with transaction.atomic():

@@ -73,9 +73,15 @@ class Proposal(models.Model):
         REFUSED = "refused", "Refused by policy"
         SUPERSEDED = "superseded", "Superseded"
 
+    class Kind(models.TextChoices):
+        ACTION = "action", "Action"
+        QUESTION = "question", "Question"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="proposals")
     inbox = models.ForeignKey(Inbox, null=True, blank=True, on_delete=models.PROTECT, related_name="proposals")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ACTION,
+                            help_text="An action to approve, or a question for a human to answer (verdict `answer`).")
     action = models.CharField(max_length=120, db_index=True)
     resource = models.CharField(max_length=255, blank=True)
     args = models.JSONField(default=dict, blank=True)
@@ -115,6 +121,14 @@ class Proposal(models.Model):
                                                help_text="The approval may be executed until then.")
     workflow = models.CharField(max_length=120, blank=True, db_index=True,
                                 help_text="The multi-agent workflow it belongs to (the agent's id for it).")
+    response_options = models.JSONField(
+        default=list, blank=True,
+        help_text="Replies the agent offers the reviewer: reject options of an action, answer options of a "
+                  "question; each {name, title, description, prompt_fill}.")
+    channel_spec = models.JSONField(
+        default=dict, blank=True,
+        help_text="What an interoperability front door (HumanLayer) received beyond the proposal's own fields "
+                  "(its channel, state, subject), returned to it as sent.")
     trace_id = models.CharField(max_length=32, blank=True, help_text="W3C trace id of the submitting request.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -134,6 +134,8 @@ class ProposalOut(Schema):
     """A proposal as its agent and reviewers see it. ``decision`` is null while pending."""
 
     id: UUID
+    kind: choices(Proposal.Kind) = Field(..., description="`action` to approve, or `question` to answer (verdict "
+                                                          "`answer`)")
     status: choices(Proposal.Status)
     agent: str
     inbox: str | None = Field(None, description="Slug of the inbox it was routed to.")
@@ -155,6 +157,9 @@ class ProposalOut(Schema):
     cost_usd: Money
     classification: choices(Classification)
     related_tasks: list[str]
+    response_options: list[dict[str, Any]] = Field(..., description="Replies the agent offers the reviewer "
+                                                                    "(reject or answer options): name, title, "
+                                                                    "description, prompt_fill")
     callback_url: str | None
     expires_at: Timestamp | None
     created_at: Timestamp

@@ -176,11 +176,13 @@ def _route(agent: Agent, data: dict, ev: Evaluation, digest: str, idempotency_ke
     if ev.outcome == "forbid":
         proposal.status, proposal.decided_at = Status.REFUSED, now
         proposal.decision_comment = ev.reason
-    elif ev.outcome == "auto_approve":
+    elif ev.outcome == "auto_approve" and proposal.kind != Proposal.Kind.QUESTION:  # a question needs a human
         proposal.status, proposal.decided_at = Status.APPROVED, now
         proposal.decision_comment, proposal.final_args = ev.reason, proposal.args
         audit.bind_approval(proposal, now)
     else:
+        if ev.outcome == "auto_approve":
+            proposal.routing_reason += " A question needs a human's answer: sent for review instead."
         proposal.inbox_id = level_inbox_id(agent.domain, ev.level, ev.target_inbox_id)
         proposal.sla_due_at = now + timedelta(seconds=ev.sla_seconds) if ev.sla_seconds else None
     proposal._change_reason = f"submitted by agent; {ev.outcome}"

@@ -134,6 +134,9 @@
     field("action").textContent = p.action;
     field("resource").textContent = p.resource;
     field("summary").textContent = p.summary;
+    if (p.kind === "question") {  // a question is answered on its page: no approve in place
+      field("summary").prepend(Object.assign(document.createElement("span"), { className: "tag", textContent: "Question" }), " ");
+    }
     field("agent").textContent = p.agent;
     field("confidence").textContent = `${Math.round(p.confidence * 100)}%`;
     field("cost").textContent = money(p.cost_usd);
@@ -141,10 +144,11 @@
     age.dateTime = p.created_at;
     age.textContent = ago(p.created_at);
     // One button per row: approve in place, except high and critical risk, which open the review.
-    const risky = RISK_RANK[p.risk] <= RISK_RANK.high;
+    const risky = RISK_RANK[p.risk] <= RISK_RANK.high || p.kind === "question";
     const approve = field("approve");
     if (approve) approve.hidden = risky;
     field("review").hidden = Boolean(approve) && !risky;
+    if (p.kind === "question") field("review").textContent = "Answer";
     return row;
   }
 

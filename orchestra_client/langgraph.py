@@ -140,9 +140,10 @@ class GraphReviewer:
         for n, item in enumerate(value):
             request, flags = item["action_request"], item.get("config") or {}
             allowed = [verdict for flag, verdict in VERDICT_OF_INBOX_FLAG.items() if flags.get(flag)]
-            calls.append(ToolCall(name=request["action"], args=_jsonable(request.get("args") or {}),
-                                  allowed=tuple(allowed) or ("answer",), args_schema=self.schemas.get(request["action"]),
-                                  description=item.get("description") or "", key=f"{key}:{n}"))
+            name = request["action"]
+            calls.append(ToolCall(name=name, args=_jsonable(request.get("args") or {}), allowed=tuple(allowed),
+                                  args_schema=self.schemas.get(name), description=item.get("description") or "",
+                                  key=f"{key}:{n}"))
 
         def answer(outs: list[Outcome]) -> list[dict]:
             return [human_response(o, item["action_request"]["action"]) for o, item in zip(outs, value, strict=True)]

@@ -116,16 +116,6 @@ def next_batch(reviewer, size, seen, run, timeout=30):
             seen.update(p.id for p in fresh)
             return {p.action: p for p in fresh}
         time.sleep(0.1)
-    from inbox.models import Proposal
-    raw = reviewer._request("GET", "/api/v1/inbox/proposals")
-    from django.contrib.auth.models import User
-    from governance.permissions import inboxes_for, is_reviewer
-    alice = User.objects.get(username="alice")
-    from django.contrib.contenttypes.models import ContentType
-    from guardian.models import GroupObjectPermission
-    from governance.models import Inbox
-    raw = (raw, ContentType.objects.get_for_model(Inbox).pk, list(ContentType.objects.filter(model="inbox").values_list("pk", "app_label")),
-           list(GroupObjectPermission.objects.values_list("content_type_id", "permission__codename", "permission__content_type_id")))
     raise AssertionError(f"no batch of {size} arrived")
 
 
@@ -285,7 +275,8 @@ def test_agent_inbox_interrupts_of_parallel_branches_are_one_batch_answered_with
                  "description": f"May {name} write?"}]
     record = []
     graph = CountingGraph(two_branch_graph(value, record))
-    run = InThread(lambda: GraphReviewer(agent_api).invoke(graph, {"answers": []}, {"configurable": {"thread_id": "i"}}))
+    config = {"configurable": {"thread_id": "i"}}
+    run = InThread(lambda: GraphReviewer(agent_api).invoke(graph, {"answers": []}, config))
     batch = next_batch(reviewer, 2, set(), run)
     assert batch["left_write"].allowed_verdicts == ["approve", "reject", "edit"]
     decide_all(reviewer, {"proposal_id": batch["left_write"].id, "verdict": "edit", "args": {"file": "l2.txt"}},
@@ -308,7 +299,8 @@ def test_per_call_approvals_and_free_text_questions(agent_api, reviewer):
         return "Which region should I deploy to?"
     record = []
     graph = CountingGraph(two_branch_graph(value, record))
-    run = InThread(lambda: GraphReviewer(agent_api).invoke(graph, {"answers": []}, {"configurable": {"thread_id": "q"}}))
+    config = {"configurable": {"thread_id": "q"}}
+    run = InThread(lambda: GraphReviewer(agent_api).invoke(graph, {"answers": []}, config))
     batch = next_batch(reviewer, 2, set(), run)
     question = batch["agent.question"]
     assert question.allowed_verdicts == ["answer"] and question.summary == "Which region should I deploy to?"

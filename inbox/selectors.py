@@ -44,6 +44,23 @@ def proposals_in_batch(p: Proposal) -> QuerySet[Proposal]:
             .select_related(*PROPOSAL_RELATED).order_by("created_at"))
 
 
+def batch_for(p: Proposal, user) -> tuple[list[Proposal], int]:
+    """The other proposals of ``p``'s batch that ``user`` may view (oldest first), and how many more
+    there are in inboxes they may not see. One query each."""
+    others = proposals_in_batch(p)
+    visible = list(others.filter(inbox__in=inboxes_for(user)))
+    return visible, (others.count() - len(visible)) if p.batch else 0
+
+
+def batches_together(proposals) -> list[Proposal]:
+    """``proposals`` (evaluated) in their order, except that the members of a batch (same agent and
+    ``batch``) follow the first of them, so that a batch is shown together."""
+    groups: dict = {}
+    for p in proposals:
+        groups.setdefault((p.agent_id, p.batch) if p.batch else p.pk, []).append(p)
+    return [p for group in groups.values() for p in group]
+
+
 def proposals_for_agent(agent, *, status: str | None = None) -> QuerySet[Proposal]:
     qs = Proposal.objects.filter(agent=agent)
     if status:

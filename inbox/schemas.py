@@ -275,7 +275,10 @@ class DecisionResultOut(Schema):
     ok: bool
     status_code: int = Field(..., description="200, or the error's: 403, 404, 409, 422")
     proposal: ProposalOut | None = None
-    error: ErrorOut | None = None
+    error: dict[str, Any] | None = Field(
+        None, description="As the single route's error body: `detail`, `code`, `field` and what the code carries "
+                          "(e.g. `decided_by`, `decided_at`, `status` for `already_decided`; `allowed_verdicts` for "
+                          "`verdict_not_allowed`)")
 
 
 class DecisionsOut(Schema):

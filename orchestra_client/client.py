@@ -324,16 +324,15 @@ class OrchestraClient:
         started = time.monotonic()
         decided = []
         for proposal_id in proposal_ids:
-            left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
-            decided.append(self.wait(proposal_id, timeout=left) if left is None or left > 0 else self._wait_now(
-                proposal_id, started))
+            left = None if timeout is None else timeout - (time.monotonic() - started)
+            if left is not None and left <= 0:  # out of time: still return what is already decided
+                last = self.get(proposal_id)
+                if last.pending:
+                    raise DecisionTimeout(str(proposal_id), time.monotonic() - started, last)
+                decided.append(last)
+            else:
+                decided.append(self.wait(proposal_id, timeout=left))
         return decided
-
-    def _wait_now(self, proposal_id, started: float) -> Proposal:
-        last = self.get(proposal_id)
-        if last.pending:
-            raise DecisionTimeout(str(proposal_id), time.monotonic() - started, last)
-        return last
 
     def inbox(self, *, status: str = "pending", limit: int = 50, offset: int = 0) -> list[Proposal]:
         """Reviewers: GET ``/api/v1/inbox/proposals``, proposals they may decide (default pending)."""

@@ -3,7 +3,9 @@ proposals, wait until each is decided, and say what was decided.
 
 ``BatchReview(client, …).review(calls, batch=…)`` submits one proposal per ``ToolCall`` (all with the
 same ``batch`` id, each with an ``Idempotency-Key`` derived from the call, so a rerun after a crash
-finds the same proposals instead of posting new ones), long-polls until each is decided and returns
+finds the same proposals instead of posting new ones: the framework's call and interrupt ids must
+therefore be unique for the agent, as OpenAI's call ids and LangGraph's interrupt ids within a
+thread are; ``key_prefix`` scopes them further, e.g. per deployment), long-polls until each is decided and returns
 one ``Outcome`` per call, in order. Framework-neutral: the adapters (``orchestra_client.langgraph``,
 ``orchestra_client.openai_agents``) turn their SDK's shapes into ``ToolCall`` and ``Outcome`` back.
 """

@@ -127,7 +127,7 @@ def decide_all(reviewer, *decisions):
 
 # --- LangChain v1 agent with HumanInTheLoopMiddleware ----------------------------------------------
 
-def scripted_langchain_agent(done):
+def scripted_langchain_agent(done, mode="batched"):
     from langchain.agents import create_agent
     from langchain.agents.middleware import HumanInTheLoopMiddleware
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -164,7 +164,7 @@ def scripted_langchain_agent(done):
     middleware = HumanInTheLoopMiddleware(interrupt_on={
         "send_email": {"allowed_decisions": ["approve", "reject"]},
         "delete-file": {"allowed_decisions": ["approve", "edit", "reject"]},
-    })
+    }, interrupt_mode=mode)
     agent = create_agent(model, tools=[send_email, delete_file], middleware=[middleware], checkpointer=InMemorySaver())
     return agent, [send_email, delete_file]
 
@@ -233,6 +233,30 @@ def test_langchain_hitl_agent_gets_approve_edit_and_reject_on_parallel_tool_call
     assert [(v["reviewer"], v["verdict"], v["comment"]) for v in edited.votes] == [
         ("alice", "edit", "Only the old copy"), ("carol", "approve", "ok, the old one")]
     assert edited.votes[0]["args"] == {"path": "/tmp/report-old.csv"}
+
+
+def test_per_call_mode_raises_one_interrupt_per_tool_call_all_in_one_batch(agent_api, reviewer, second_reviewer):
+    from orchestra_client.langgraph import GraphReviewer
+
+    done = []
+    agent, tools = scripted_langchain_agent(done, mode="per_call")
+    graph = CountingGraph(agent)
+    run = InThread(lambda: GraphReviewer(agent_api, tools=tools).invoke(
+        graph, {"messages": [("user", "Mail the report, then clean up")]}, {"configurable": {"thread_id": "pc"}}))
+    seen = set()
+    step1 = next_batch(reviewer, 2, seen, run)
+    # the allowed decisions come from each interrupt's response_schema
+    assert step1["send_email"].allowed_verdicts == ["approve", "reject"]
+    assert step1["delete-file"].allowed_verdicts == ["approve", "reject", "edit"]
+    decide_all(reviewer, {"proposal_id": step1["send_email"].id, "verdict": "reject", "comment": "Not yet"},
+               {"proposal_id": step1["delete-file"].id, "verdict": "edit", "args": {"path": "/tmp/old.csv"}})
+    decide_all(second_reviewer, {"proposal_id": step1["delete-file"].id, "verdict": "approve"})
+    step2 = next_batch(reviewer, 2, seen, run)
+    decide_all(reviewer, *({"proposal_id": p.id, "verdict": "reject", "comment": "Stop"} for p in step2.values()))
+    result = run.result()
+    assert done == [("delete-file", "/tmp/old.csv")]
+    assert graph.resumes == 2
+    assert result["messages"][-1].content == "All done."
 
 
 # --- plain LangGraph graphs: Agent Inbox interrupts, per-call approvals, questions -----------------

@@ -17,7 +17,7 @@ from governance.auth import bearer
 from orchestra_site.pagination import BoundedLimitOffset
 from orchestra_site.schemas import ERROR_RESPONSES, ErrorOut, choices
 
-from . import batches, permissions, selectors, services, watcher
+from . import batches, permissions, selectors, services, tool_calls, watcher
 from .events import proposal_group
 from .models import Proposal
 from .schemas import DecisionIn, DecisionsIn, DecisionsOut, EscalationIn, ProposalIn, ProposalOut
@@ -26,7 +26,8 @@ router = Router(auth=bearer, tags=["proposals"])
 ERRORS = ERROR_RESPONSES
 ProposalStatus = choices(Proposal.Status)
 OwnStatusFilter = Query(None, description="Only proposals in this status. Default: all")
-BatchFilter = Query(None, max_length=120, description="Only this batch (the agent's batch id). Default: all")
+BatchFilter = Query(None, max_length=120, pattern=tool_calls.BATCH_PATTERN,
+                    description="Only this batch (the agent's batch id). Default: all")
 ReviewerStatusFilter = Query("pending", description="Only proposals in this status. Default: pending")
 
 # OpenAPI links: what a client (or a stateful fuzzer) can do with the id of a proposal it got back.

@@ -176,3 +176,9 @@ def test_two_reviewers_deciding_the_same_batch_at_once_decide_each_proposal_once
         p.refresh_from_db()
         assert p.status == "approved" and p.decided_by == wins[0].proposal.decided_by
         assert p.history.exclude(status="pending").count() == 1
+
+
+@pytest.mark.parametrize("batch", ["a\x00b", "has space", "x" * 121])
+def test_a_bad_batch_filter_is_a_422_not_a_server_error(agent_client, alice_client, batch):
+    assert agent_client.get(P, {"batch": batch}).status_code == 422
+    assert alice_client.get("/api/v1/inbox/proposals", {"batch": batch}).status_code == 422

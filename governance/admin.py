@@ -263,3 +263,6 @@ class InboxAdmin(ServiceGuardedAdmin, GovernedAdmin):
             services.inbox_update(inbox=obj, by=request.user, **changes)
         else:
             adopt(obj, services.inbox_create(by=request.user, **changes))
+
+
+from .audit import admin as audit_admin  # noqa: E402, F401  (registers the audit trail's admin)

@@ -18,6 +18,12 @@ class GovernanceConfig(AppConfig):
                       models.AgentGroup, models.Domain, models.Inbox, models.Agent, models.ApiToken):
             post_save.connect(bump_version, sender=model, dispatch_uid=f"gov-save-{model.__name__}")
             post_delete.connect(bump_version, sender=model, dispatch_uid=f"gov-delete-{model.__name__}")
+        from django.contrib.auth import get_user_model
+
+        from .audit.changes import group_membership_changed
+
+        m2m_changed.connect(group_membership_changed, sender=get_user_model().groups.through,
+                            dispatch_uid="audit-group-membership")
         for through in (models.Policy.agents.through, models.Policy.agent_groups.through,
                         models.AgentGroup.agents.through):
             m2m_changed.connect(bump_version, sender=through, dispatch_uid=f"gov-m2m-{through.__name__}")

@@ -12,6 +12,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
+from guardian.models import GroupObjectPermission, UserObjectPermission
+from simple_history import register as register_history
 from simple_history.models import HistoricalRecords
 
 
@@ -336,6 +338,10 @@ class GovernanceRole(models.Model):
 
 ZERO_USD = Decimal("0.00")
 
+
+# Grants keep their history too: every object permission given or taken back, with who (simple-history).
+register_history(UserObjectPermission, app="governance", table_name="governance_history_userobjectpermission")
+register_history(GroupObjectPermission, app="governance", table_name="governance_history_groupobjectpermission")
 
 # The audit trail's records live in governance.audit (app label "governance").
 from .audit.models import (  # noqa: E402, F401

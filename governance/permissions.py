@@ -21,6 +21,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from orchestra_site.errors import Forbidden, NotFound
 
+from .audit.models import AuditAlert
 from .models import Agent, Domain, Inbox, Level
 
 VIEW = "governance.view_inbox"
@@ -220,6 +221,9 @@ def may(principal, operation: str, obj=None) -> bool:
         return can_edit_policy(principal)
     if operation == "view_governance":
         return can_view_governance(principal)
+    if operation == "view_audit":
+        scope = audit_domains(principal)
+        return scope is None or bool(scope)
     if operation == "suspend":
         if isinstance(obj, Domain):
             return can_suspend_domain(principal, obj)
@@ -228,3 +232,35 @@ def may(principal, operation: str, obj=None) -> bool:
         return False
     checks = {"view": can_view, "decide": can_decide, "escalate": can_escalate}
     return operation in checks and checks[operation](principal, obj)
+
+
+# --- the audit trail ----------------------------------------------------------------------------------
+
+def audit_domains(principal) -> set[str] | None:
+    """Domains (slugs) whose audit events ``principal`` may read: None means all of them (auditors,
+    the enterprise board, superusers, global orchestrators), an empty set none (agents, reviewers who
+    orchestrate no domain). Domain orchestrators read their domains' events."""
+    user = _user(principal)
+    if not user:
+        return set()
+    if user.is_superuser or user.has_perm(AUDIT) or user.has_perm(ENTERPRISE) or user.has_perm(ORCHESTRATE):
+        return None
+    return set(get_objects_for_user(user, ORCHESTRATE, klass=Domain, accept_global_perms=False)
+               .values_list("slug", flat=True))
+
+
+def access_audit(principal) -> set[str] | None:
+    """``audit_domains``, or ``NotFound`` when ``principal`` may read no audit event at all."""
+    scope = audit_domains(principal)
+    if scope is not None and not scope:
+        raise NotFound("No such page.")
+    return scope
+
+
+def access_alert(principal, alert_id: int):
+    """The alert if ``principal`` may see it (its domain is in their audit scope); else ``NotFound``."""
+    scope = access_audit(principal)
+    alert = AuditAlert.objects.filter(pk=alert_id).first()
+    if alert is None or (scope is not None and alert.domain not in scope):
+        raise NotFound("No such alert.")
+    return alert

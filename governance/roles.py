@@ -15,6 +15,7 @@ from guardian.shortcuts import assign_perm, get_group_perms, get_user_perms, rem
 
 from orchestra_site.errors import InvalidInput
 
+from .audit import changes
 from .models import Domain, Inbox
 
 log = logging.getLogger("orchestra.roles")
@@ -51,6 +52,8 @@ def global_role_grant(*, user, role: str, by=None) -> None:
     """Give ``user`` a global role: ``audit`` (read-only everywhere), ``enterprise_governance`` (the
     board: view everything, suspend anything), ``view_inbox`` (read every inbox)."""
     user.user_permissions.add(*_role(role))
+    changes.permission_change(f"global role {role} granted to {changes.grantee(user)}", by=by, widened=True,
+                              context={"role": role, "permissions": GLOBAL_ROLES[role]})
     log.info("role %s granted to %s by %s", role, user, by or "system")
 
 
@@ -58,6 +61,8 @@ def global_role_grant(*, user, role: str, by=None) -> None:
 def global_role_revoke(*, user, role: str, by=None) -> None:
     """Take a global role back from ``user`` (permissions it also holds through groups stay)."""
     user.user_permissions.remove(*_role(role))
+    changes.permission_change(f"global role {role} revoked from {changes.grantee(user)}", by=by,
+                              context={"role": role})
     log.info("role %s revoked from %s by %s", role, user, by or "system")
 
 
@@ -66,12 +71,16 @@ def domain_orchestrator_grant(*, user, domain: Domain, by=None) -> None:
     """Make ``user`` an orchestrator of ``domain``: view, decide and escalate in each of its inboxes,
     pull its kill switch (``governance.permissions``)."""
     assign_perm(ORCHESTRATE, user, domain)
+    changes.permission_change(f"orchestrator of {domain.slug} granted to {changes.grantee(user)}", by=by,
+                              domain=domain.slug, widened=True)
     log.info("orchestrator of %s granted to %s by %s", domain, user, by or "system")
 
 
 @transaction.atomic
 def domain_orchestrator_revoke(*, user, domain: Domain, by=None) -> None:
     remove_perm(ORCHESTRATE, user, domain)
+    changes.permission_change(f"orchestrator of {domain.slug} revoked from {changes.grantee(user)}", by=by,
+                              domain=domain.slug)
     log.info("orchestrator of %s revoked from %s by %s", domain, user, by or "system")
 
 
@@ -90,4 +99,10 @@ def object_permissions_set(*, obj, perms, user=None, group=None, by=None) -> Non
         remove_perm(codename, target, obj)
     for codename in perms - held:
         assign_perm(codename, target, obj)
+    if perms != held:
+        domain = obj.slug if isinstance(obj, Domain) else (obj.domain.slug if obj.domain_id else "")
+        changes.permission_change(
+            f"permissions of {changes.grantee(user, group)} on {obj._meta.model_name} {obj} set to "
+            f"{', '.join(sorted(perms)) or 'none'}", by=by, domain=domain, widened=bool(perms - held),
+            context={"added": sorted(perms - held), "removed": sorted(held - perms)})
     log.info("object permissions of %s on %s set to %s by %s", target, obj, sorted(perms), by or "system")

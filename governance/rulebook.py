@@ -11,6 +11,7 @@ from orchestra_site.errors import InvalidInput
 from orchestra_site.formats import change_reason
 
 from .action_types import schema_errors
+from .audit import changes as audit_changes
 from .models import ActionCategory, ActionType, AgentGroup, AuthorityRule, Policy
 
 UNCHANGED = ...
@@ -54,7 +55,32 @@ def policy_create(*, by, reason: str = "", agents=(), agent_groups=(), **fields)
         policy.agents.set(agents)
     if agent_groups:
         policy.agent_groups.set(agent_groups)
+    audit_changes.policy_change(f"policy {policy.name} created (v1, {policy.outcome})", by=by, domain=_domain(policy),
+                          widened=_auto_approves(policy), reason=reason, status="created",
+                          context={"policy_id": policy.pk, "version": 1, "fields": _shown(fields)})
     return policy
+
+
+def _domain(policy: Policy) -> str:
+    return policy.domain.slug if policy.domain_id else ""
+
+
+def _auto_approves(policy: Policy) -> bool:
+    return policy.is_active and policy.outcome == Policy.Outcome.AUTO_APPROVE
+
+
+def _shown(fields: dict) -> dict:
+    return {k: str(v) if hasattr(v, "pk") else v for k, v in fields.items()}
+
+
+def _widens(before: dict, policy: Policy) -> bool:
+    """Does this change let more be decided without a human? It now auto-approves (outcome or
+    re-activation), or auto-approves at a lower confidence or for more agents than before."""
+    if not _auto_approves(policy):
+        return False
+    if not before["auto_approves"]:
+        return True
+    return policy.min_confidence < before["min_confidence"] or before["agents_changed"]
 
 
 @transaction.atomic
@@ -64,7 +90,10 @@ def policy_update(*, policy: Policy, by, reason: str = "", agents=UNCHANGED, age
     and ``reason`` (default: the fields changed). Raises ``InvalidInput`` naming an unknown field."""
     _known(Policy, changes)
     changes.pop("version", None)
-    policy.version = Policy.objects.select_for_update().values_list("version", flat=True).get(pk=policy.pk) + 1
+    stored = Policy.objects.select_for_update().get(pk=policy.pk)
+    before = {"auto_approves": _auto_approves(stored), "min_confidence": stored.min_confidence,
+              "agents_changed": agents is not UNCHANGED or agent_groups is not UNCHANGED}
+    policy.version = stored.version + 1
     policy.updated_by = by if getattr(by, "pk", None) else None
     listed = {**changes, **({"agents": agents} if agents is not UNCHANGED else {}),
               **({"agent_groups": agent_groups} if agent_groups is not UNCHANGED else {})}
@@ -73,6 +102,10 @@ def policy_update(*, policy: Policy, by, reason: str = "", agents=UNCHANGED, age
         policy.agents.set(agents)
     if agent_groups is not UNCHANGED:
         policy.agent_groups.set(agent_groups)
+    audit_changes.policy_change(
+        f"policy {policy.name} changed (v{policy.version}): {describe(listed)}"[:500], by=by, domain=_domain(policy),
+        widened=_widens(before, policy), reason=reason,
+        context={"policy_id": policy.pk, "version": policy.version, "fields": _shown(listed)})
     return policy
 
 
@@ -84,14 +117,24 @@ def authority_rule_create(*, by, reason: str = "", **fields) -> AuthorityRule:
     _known(AuthorityRule, fields)
     rule = AuthorityRule()
     _save(rule, by=by, reason=reason or f"created: {describe(fields)}", fields=fields)
+    _matrix_changed(rule, by, reason, widened=rule.mode == AuthorityRule.Mode.CAN_DECIDE)
     return rule
+
+
+def _matrix_changed(rule: AuthorityRule, by, reason: str, *, widened: bool) -> None:
+    audit_changes.policy_change(
+        f"authority matrix: at the {rule.get_level_display().lower()} level, {rule.category} "
+        f"{rule.get_mode_display().lower()}", by=by, widened=widened, reason=reason,
+        context={"level": rule.level, "category": str(rule.category), "mode": rule.mode})
 
 
 @transaction.atomic
 def authority_rule_update(*, rule: AuthorityRule, by, reason: str = "", **changes) -> AuthorityRule:
     """Change a cell of the matrix (usually its ``mode``: can_decide / must_escalate)."""
     _known(AuthorityRule, changes)
+    was = AuthorityRule.objects.filter(pk=rule.pk).values_list("mode", flat=True).first()
     _save(rule, by=by, reason=reason or f"changed: {describe(changes)}", fields=changes)
+    _matrix_changed(rule, by, reason, widened=was != rule.mode and rule.mode == AuthorityRule.Mode.CAN_DECIDE)
     return rule
 
 
@@ -104,6 +147,8 @@ def action_category_save(*, category: ActionCategory | None = None, by, reason: 
     _known(ActionCategory, fields)
     category = category or ActionCategory()
     _save(category, by=by, reason=reason or f"saved: {describe(fields)}", fields=fields)
+    audit_changes.policy_change(f"action category {category.slug} saved", by=by, reason=reason,
+                                context=_shown(fields))
     return category
 
 
@@ -121,6 +166,8 @@ def action_type_save(*, action_type: ActionType | None = None, by, reason: str =
                                field="args_schema", code="invalid_schema", errors=errors)
     action_type = action_type or ActionType()
     _save(action_type, by=by, reason=reason or f"saved: {describe(fields)}", fields=fields)
+    audit_changes.policy_change(f"action type {action_type.name} saved", by=by, reason=reason,
+                                context=_shown(fields))
     return action_type
 
 
@@ -136,5 +183,12 @@ def agent_group_save(*, group: AgentGroup | None = None, by, reason: str = "", a
     listed = {**fields, **({"agents": agents} if agents is not UNCHANGED else {})}
     _save(group, by=by, reason=reason or f"saved: {describe(listed)}", fields=fields)
     if agents is not UNCHANGED:
+        before = set(group.agents.values_list("pk", flat=True)) if group.pk else set()
         group.agents.set(agents)
+        added = set(group.agents.values_list("pk", flat=True)) - before
+    else:
+        added = set()
+    auto = group.policies.filter(is_active=True, outcome=Policy.Outcome.AUTO_APPROVE).exists() if added else False
+    audit_changes.policy_change(f"agent group {group.name} saved: {describe(listed)}"[:500], by=by, reason=reason,
+                                widened=auto, context=_shown(listed))
     return group

@@ -18,6 +18,7 @@ from orchestra_site.errors import InvalidInput
 from orchestra_site.formats import change_reason
 
 from . import snapshot
+from .audit import changes
 from .models import Agent, Domain, Inbox, Level
 from .roles import (  # noqa: F401
     GLOBAL_ROLES,
@@ -126,6 +127,7 @@ def domain_create(*, name: str, by=None, **fields) -> Domain:
     domain = Domain(name=name, **{"slug": slugify(name), **fields})
     domain._history_user, domain._change_reason = by, "created"
     domain.save()
+    changes.configuration_change(f"domain {domain.slug} created", by=by, domain=domain.slug, status="created")
     return domain_get_or_create(name=domain.name)
 
 
@@ -134,6 +136,8 @@ def domain_update(*, domain: Domain, by, reason: str = "", **fields) -> Domain:
     """Change a domain's name, description, inboxes or limits (not its kill switch: that is
     ``inbox.services.domain_suspend``, which also freezes proposals). Raises ``InvalidInput``."""
     _only(Domain, fields, DOMAIN_FIELDS, "the kill switch is inbox.services.domain_suspend.")
+    changes.configuration_change(f"domain {domain.slug} changed: {', '.join(fields)}", by=by, domain=domain.slug,
+                                 reason=reason, context={"fields": sorted(fields)})
     return _save(domain, by=by, reason=reason or "changed: " + ", ".join(fields), fields=fields)
 
 
@@ -154,26 +158,40 @@ def inbox_create(*, slug: str, name: str, domain: Domain | None, reviewers: Grou
     inbox = Inbox(slug=slug, name=name, domain=domain, reviewers=reviewers, description=description, level=level)
     inbox._history_user = by
     inbox.save()
+    changes.configuration_change(f"inbox {slug} created at the {level} level", by=by,
+                                 domain=domain.slug if domain else "", status="created")
     if reviewers is not None:
-        inbox_grant(inbox=inbox, group=reviewers)
+        inbox_grant(inbox=inbox, group=reviewers, by=by)
     return inbox
 
 
 @transaction.atomic
-def inbox_grant(*, inbox: Inbox, group: Group | None = None, user=None, decide: bool = True) -> None:
-    """Let ``group`` or ``user`` view ``inbox`` and, with ``decide``, decide its proposals."""
+def inbox_grant(*, inbox: Inbox, group: Group | None = None, user=None, decide: bool = True, by=None) -> None:
+    """Let ``group`` or ``user`` view ``inbox`` and, with ``decide``, decide its proposals (audited;
+    alerted to the domain's orchestrators: it widens authority)."""
     target = group or user
     assign_perm(VIEW_INBOX, target, inbox)
     if decide:
         assign_perm(DECIDE_INBOX, target, inbox)
+    what = "view and decide" if decide else "view"
+    changes.permission_change(f"{what} on inbox {inbox.slug} granted to {changes.grantee(user, group)}", by=by,
+                              domain=_slug(inbox.domain_id), widened=True)
 
 
 @transaction.atomic
-def inbox_revoke(*, inbox: Inbox, group: Group | None = None, user=None) -> None:
-    """Take back from ``group`` or ``user`` both view and decide on ``inbox``."""
+def inbox_revoke(*, inbox: Inbox, group: Group | None = None, user=None, by=None) -> None:
+    """Take back from ``group`` or ``user`` both view and decide on ``inbox`` (audited)."""
     target = group or user
     remove_perm(VIEW_INBOX, target, inbox)
     remove_perm(DECIDE_INBOX, target, inbox)
+    changes.permission_change(f"view and decide on inbox {inbox.slug} revoked from {changes.grantee(user, group)}",
+                              by=by, domain=_slug(inbox.domain_id))
+
+
+def _slug(domain_id) -> str:
+    if not domain_id:
+        return ""
+    return Domain.objects.filter(pk=domain_id).values_list("slug", flat=True).first() or ""
 
 
 @transaction.atomic
@@ -190,9 +208,12 @@ def inbox_update(*, inbox: Inbox, by=None, reviewers: Group | None = ..., **fiel
     inbox.save()
     if reviewers is not ... and old_reviewers_id != inbox.reviewers_id:
         if old_reviewers_id:
-            inbox_revoke(inbox=inbox, group=Group.objects.get(pk=old_reviewers_id))
+            inbox_revoke(inbox=inbox, group=Group.objects.get(pk=old_reviewers_id), by=by)
         if inbox.reviewers_id:
-            inbox_grant(inbox=inbox, group=inbox.reviewers)
+            inbox_grant(inbox=inbox, group=inbox.reviewers, by=by)
+    if fields:
+        changes.configuration_change(f"inbox {inbox.slug} changed: {', '.join(fields)}", by=by,
+                                     domain=_slug(inbox.domain_id), context={"fields": sorted(fields)})
     return inbox
 
 
@@ -210,6 +231,9 @@ def agent_create(*, name: str, domain: Domain, team: str = "", owner=None, by=No
     if by is not None:
         agent._history_user = by
     agent.save()
+    changes.configuration_change(f"agent {agent.name} created", by=by, domain=domain.slug, status="created",
+                                 widened=bool(agent.approved_tools),
+                                 context={"approved_tools": agent.approved_tools, "owner": str(owner or "")})
     _, raw = agent_token_create(agent=agent, name="initial")
     return agent, raw
 
@@ -223,13 +247,22 @@ def agent_update(*, agent: Agent, by, reason: str = "", **fields) -> Agent:
     switch's (``inbox.services.agent_suspend``), its secret ``agent_webhook_secret_rotate``'s, its tokens
     ``governance.tokens``'; naming them raises ``InvalidInput``."""
     _only(Agent, fields, AGENT_FIELDS, "use the kill switch, the token services or the secret rotation.")
-    return _save(agent, by=by, reason=reason or "changed: " + ", ".join(fields), fields=fields)
+    new_tools = sorted(set(fields.get("approved_tools") or []) - set(agent.approved_tools or []))
+    before = {name: getattr(agent, name) for name in fields}
+    _save(agent, by=by, reason=reason or "changed: " + ", ".join(fields), fields=fields)
+    changes.configuration_change(
+        f"agent {agent.name} changed: {', '.join(fields)}" + (f" (new approved tools: {', '.join(new_tools)})"
+                                                            if new_tools else ""),
+        by=by, domain=agent.domain.slug, widened=bool(new_tools), reason=reason,
+        context={name: {"from": str(before[name]), "to": str(fields[name])} for name in fields})
+    return agent
 
 
 @transaction.atomic
 def agent_webhook_secret_rotate(*, agent: Agent, by) -> Agent:
     """Give ``agent`` a new webhook secret (the HMAC key of its decision callbacks): callbacks signed
     from now on use it, so its owner must update the agent too. The history row says who rotated it."""
+    changes.configuration_change(f"agent {agent.name}'s webhook secret rotated", by=by, domain=agent.domain.slug)
     return _save(agent, by=by, reason="webhook secret rotated", fields={"webhook_secret": new_webhook_secret()})
 
 
@@ -244,6 +277,8 @@ def agent_set_suspended(*, agent: Agent, suspended: bool, reason: str = "", by=N
     if by is not None:
         agent._history_user = by
     agent.save()
+    changes.kill_switch(f"agent {agent.name} {verb}", by=by, domain=agent.domain.slug, suspended=suspended,
+                        reason=reason)
     return agent
 
 
@@ -256,4 +291,6 @@ def domain_set_suspended(*, domain: Domain, suspended: bool, reason: str = "", b
     if by is not None:
         domain._history_user = by
     domain.save()
+    changes.kill_switch(f"domain {domain.slug} {verb}", by=by, domain=domain.slug, suspended=suspended,
+                        reason=reason)
     return domain

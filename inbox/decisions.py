@@ -22,7 +22,7 @@ from governance.models import Agent
 from orchestra_site.errors import Conflict, InvalidInput
 from orchestra_site.formats import change_reason
 
-from . import events, permissions, selectors, tool_calls
+from . import audit, events, permissions, selectors, tool_calls
 from .models import Proposal, Vote
 from .outcomes import after_decision, already_decided
 from .timers import expiry_first, refuse_after_expiry
@@ -85,7 +85,8 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
     if rule.needs_args:
         tool_calls.validate_edit(proposal, args)
     with transaction.atomic():
-        locked = Proposal.objects.select_for_update(no_key=True).get(pk=proposal.pk)
+        locked = (Proposal.objects.select_for_update(no_key=True, of=("self",)).select_related("agent__domain")
+                  .get(pk=proposal.pk))
         refuse_after_expiry(locked)
         if not locked.is_pending:
             raise already_decided(locked)
@@ -104,6 +105,7 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
         else:
             locked._change_reason = change_reason(f"{verdict} by {reviewer.get_username()} (awaiting quorum)")
             locked.save()
+            audit.voted(locked, reviewer, verdict, comment or "", args if rule.needs_args else None)
             transaction.on_commit(lambda: events.announce(locked, "proposal.updated"))
     return Proposal.objects.select_related(*RELATED).get(pk=locked.pk)
 
@@ -125,8 +127,11 @@ def _decide(p: Proposal, reviewer, rule: Verdict, verdict: str, comment: str) ->
     p.decision_comment = comment or ""
     if not edited:
         p.final_args = p.args if rule.approves else None
+    if rule.approves:
+        audit.bind_approval(p, p.decided_at)
     p._change_reason = change_reason(f"{verdict} by {reviewer.get_username()}")
     p.save()
+    audit.decided(p, reviewer, verdict, comment)
     transaction.on_commit(lambda: after_decision(p))
 
 
@@ -145,7 +150,7 @@ def _settle_conflicts(p: Proposal, reviewer, *, supersede: bool) -> None:
     ids = list(selectors.pending_rivals(p).values_list("pk", flat=True))
     if not ids:
         return
-    rivals = list(Proposal.objects.filter(pk__in=ids, status=Status.PENDING).select_related("agent", "inbox")
+    rivals = list(Proposal.objects.filter(pk__in=ids, status=Status.PENDING).select_related("agent__domain", "inbox")
                   .select_for_update(no_key=True, skip_locked=True, of=("self",)).order_by("created_at"))
     if rivals:
         p.conflicts_with.add(*rivals)  # the record says what it superseded or left
@@ -162,6 +167,7 @@ def _settle_conflicts(p: Proposal, reviewer, *, supersede: bool) -> None:
                 f"approved rival {str(p.pk)[:8]} by {reviewer.get_username()}; left pending: {why}")
             left.append(other)
     if superseded:
+        audit.superseded(superseded, p, reviewer)
         bulk_update_with_history(superseded, Proposal, ["status", "decided_at", "decided_by", "decision_comment",
                                                         "updated_at"])
         transaction.on_commit(lambda: [after_decision(o) for o in superseded])

@@ -9,8 +9,11 @@ from governance import permissions as governance
 from governance.models import Agent
 from governance.permissions import (  # noqa: F401  (the inbox app asks this module only)
     access_agent_to_suspend,
+    access_alert,
+    access_audit,
     access_domain_to_suspend,
     access_inbox,
+    audit_domains,
     can_decide,
     can_escalate,
     can_suspend_agent,
@@ -24,6 +27,7 @@ from governance.permissions import (  # noqa: F401  (the inbox app asks this mod
 )
 from orchestra_site.errors import Forbidden, NotFound
 
+from . import hooks
 from .models import Proposal
 
 
@@ -31,13 +35,23 @@ def access_proposal(principal, proposal_id, *, for_decision: bool = False) -> Pr
     """The proposal if ``principal`` may see it (or decide it); else ``NotFound``.
 
     Agents see only their own proposals and never decide (``Forbidden``). Reviewers see proposals
-    of inboxes they may view; deciding needs ``decide_inbox`` on the proposal's inbox.
+    of inboxes they may view; deciding needs ``decide_inbox`` on the proposal's inbox. A proposal
+    linked to something above the inbox (an incident's remediation) is answered by that link's
+    handler instead (``hooks.proposal_access``): the incident's team sees it, its commander decides.
     """
     proposal = (
         Proposal.objects.select_related("agent", "inbox", "decided_by", "policy").filter(pk=proposal_id).first()
     )
     if proposal is None:
         raise NotFound("No such proposal.")
+    linked = hooks.proposal_access(principal, proposal)  # e.g. an incident's remediation: its commander decides
+    if linked is not None and not isinstance(principal, Agent):
+        view, decide = linked
+        if not view:
+            raise NotFound("No such proposal.")
+        if for_decision and not decide:
+            raise Forbidden("Only the incident's commander decides its remediations.", code="decide_forbidden")
+        return proposal
     if isinstance(principal, Agent):
         if proposal.agent_id != principal.pk:
             raise NotFound("No such proposal.")
@@ -57,5 +71,8 @@ def may(principal, operation: str, obj=None) -> bool:
     if isinstance(obj, Proposal):
         if isinstance(principal, Agent):
             return operation == "view" and obj.agent_id == principal.pk
+        linked = hooks.proposal_access(principal, obj)
+        if linked is not None and operation in ("view", "decide", "escalate"):
+            return linked[0] if operation == "view" else linked[1]
         obj = obj.inbox
     return governance.may(principal, operation, obj)

@@ -50,6 +50,16 @@ class ProposalIn(InputSchema):
         description="Receives the signed decision (POST). Default none. Never a link-local, multicast or reserved "
                     "address; only ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS when that is set.")
     expires_at: datetime | None = Field(None, description="When the proposal expires if undecided (ISO 8601, aware).")
+    workflow: str = Field(
+        "", max_length=120,
+        description="Id of the multi-agent workflow it belongs to (also taken from the `X-Workflow-Id` header); "
+                    "the audit trace page shows a workflow's proposals and incidents as one timeline. Default empty.",
+    )
+    incident: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="Id of the incident this remediates (an incident the agent may see; 422 otherwise). Default "
+                    "none. Routed for first-line review, it goes to the incident's commander; policy still rules "
+                    "(a forbidden action stays forbidden, nothing is auto-approved that policy would not).")
     allowed_verdicts: list[Verdict] = Field(
         default_factory=list, max_length=4,
         description="The verdicts the tool accepts (e.g. `[\"approve\", \"reject\"]` for a tool that cannot run "
@@ -167,7 +177,7 @@ class ProposalOut(Schema):
     inbox: str | None = Field(None, description="Slug of the inbox it was routed to.")
     routing_reason: str = Field(..., description="Which policy routed it, and why")
     policy: str | None = Field(None, description="Name of the policy that routed it")
-    policy_version: int | None = Field(None, description="Version (history id) of that policy")
+    policy_version: int | None = Field(None, description="That policy's own version (1, 2, …) when it routed this")
     level: choices(Level) = Field(..., description="Authority level deciding it now")
     category: str = Field(..., description="Action category in the authority matrix (blank if unknown)")
     quorum: int = Field(..., description="Distinct approvals needed")

@@ -14,7 +14,7 @@ from governance import services as governance_services
 from governance.models import Agent, Domain
 from orchestra_site.formats import change_reason
 
-from . import events
+from . import audit, events
 from .decisions import VERDICTS, proposal_decide  # noqa: F401
 from .models import Proposal
 from .submission import body_digest, proposal_evaluate, proposal_replay, proposal_submit  # noqa: F401
@@ -30,7 +30,7 @@ def proposals_freeze(*, agent_ids=None, domain=None, frozen: bool, reason: str, 
     qs = qs.filter(agent_id__in=agent_ids) if agent_ids is not None else qs.filter(agent__domain=domain)
     if not frozen:  # thaw only where neither the agent nor its domain is still suspended
         qs = qs.filter(agent__status=Agent.Status.ACTIVE, agent__domain__is_suspended=False)
-    items = list(qs.select_related("agent", "inbox", "decided_by"))
+    items = list(qs.select_related("agent__domain", "inbox", "decided_by"))
     now = timezone.now()
     for p in items:
         p.is_frozen, p.updated_at = frozen, now  # updated_at: other processes' watchers see the change
@@ -38,6 +38,7 @@ def proposals_freeze(*, agent_ids=None, domain=None, frozen: bool, reason: str, 
     if items:
         bulk_update_with_history(items, Proposal, ["is_frozen", "updated_at"], default_user=by,
                                  default_change_reason=reason)
+        audit.frozen(items, frozen, reason, by)
         transaction.on_commit(lambda: [events.announce(p, "proposal.updated") for p in items])
     return len(items)
 

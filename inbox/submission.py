@@ -16,12 +16,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import limits
+from governance.audit.context import current_trace_id, current_workflow
 from governance.models import Agent, Policy
 from governance.policies import Evaluation, Facts, evaluate
 from governance.services import level_inbox_id
-from orchestra_site.errors import Forbidden, IdempotencyConflict
+from orchestra_site.errors import Forbidden, IdempotencyConflict, InvalidInput
 
-from . import budget, events, selectors, tool_calls
+from . import audit, budget, events, hooks, selectors, tool_calls
 from .models import Proposal
 from .outcomes import tell_agent
 
@@ -108,6 +109,7 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
     digest = digest or request_hash(data)
     if idempotency_key and Proposal.objects.filter(agent=agent, idempotency_key=idempotency_key).exists():
         return _replay(agent, idempotency_key, digest), False
+    data, links = _resolve_links(agent, data)
     tool_calls.validate_proposed(data)
     limits.check_rate(agent)
     budgeted = budget.has_budget(agent)
@@ -118,7 +120,12 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
                 budget.lock_budgets(agent)
                 ev = evaluate(facts_for(agent, data))
             proposal = _route(agent, data, ev, digest, idempotency_key)
+            for handler, target in links:
+                handler.route(proposal, target, ev)
             proposal.save(force_insert=True)
+            audit.submitted(proposal, ev.reasons)
+            for handler, target in links:
+                handler.linked(proposal, target)
             if proposal.is_pending:
                 _mark_conflicts(proposal)
                 transaction.on_commit(lambda: events.announce(proposal, "proposal.created"))
@@ -133,6 +140,24 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
     return proposal, True
 
 
+def _resolve_links(agent: Agent, data: dict) -> tuple[dict, list]:
+    """``data`` without the link fields (``hooks.ProposalLinks``: e.g. ``incident``), and the
+    (handler, resolved target) of each one given. A link field with no handler is refused (422)."""
+    data, links = dict(data), []
+    for name in [key for key in data if key not in PROPOSAL_FIELDS]:
+        ref = data.pop(name)
+        if ref is None:
+            continue
+        handler = hooks.links(name)
+        if handler is None:
+            raise InvalidInput(f"{name}: nothing here can link a proposal to it.", field=name)
+        links.append((handler, handler.resolve(agent, ref)))
+    return data, links
+
+
+PROPOSAL_FIELDS = {f.name for f in Proposal._meta.concrete_fields}
+
+
 def _route(agent: Agent, data: dict, ev: Evaluation, digest: str, idempotency_key: str | None) -> Proposal:
     """The unsaved proposal, routed as ``ev`` says (refused, auto-approved, or pending in an inbox)."""
     now = timezone.now()
@@ -141,6 +166,8 @@ def _route(agent: Agent, data: dict, ev: Evaluation, digest: str, idempotency_ke
         level=ev.level, policy_id=ev.policy_id, policy_version=ev.policy_version, routing_reason=ev.reason,
         quorum=ev.quorum, **data,
     )
+    proposal.trace_id = current_trace_id()
+    proposal.workflow = proposal.workflow or current_workflow()
     if ev.policy_id:  # the response names the policy: no SELECT for what the snapshot already knows
         proposal.policy = Policy(pk=ev.policy_id, name=ev.policy_name)
     if ev.expiry_seconds:
@@ -152,6 +179,7 @@ def _route(agent: Agent, data: dict, ev: Evaluation, digest: str, idempotency_ke
     elif ev.outcome == "auto_approve":
         proposal.status, proposal.decided_at = Status.APPROVED, now
         proposal.decision_comment, proposal.final_args = ev.reason, proposal.args
+        audit.bind_approval(proposal, now)
     else:
         proposal.inbox_id = level_inbox_id(agent.domain, ev.level, ev.target_inbox_id)
         proposal.sla_due_at = now + timedelta(seconds=ev.sla_seconds) if ev.sla_seconds else None

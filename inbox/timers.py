@@ -16,7 +16,7 @@ from governance.snapshot import current as governance_snapshot
 from orchestra_site.errors import Conflict, InvalidInput, ProposalAlreadyDecided
 from orchestra_site.formats import change_reason, timestamp
 
-from . import events
+from . import audit, events
 from .models import Escalation, Proposal
 from .outcomes import after_decision, already_decided
 
@@ -70,13 +70,15 @@ def proposal_expire(*, proposal: Proposal, now=None) -> bool:
     if not _past_expiry(proposal, now):
         return False
     with transaction.atomic():
-        p = Proposal.objects.select_for_update(no_key=True).get(pk=proposal.pk)
+        p = (Proposal.objects.select_for_update(no_key=True, of=("self",)).select_related("agent__domain")
+             .get(pk=proposal.pk))
         if not _past_expiry(p, now):
             return False
         p.status, p.decided_at = Status.EXPIRED, now
         p.decision_comment = "Expired before a decision; nothing was run."
         p._change_reason = "expired"
         p.save()
+        audit.expired(p)
         transaction.on_commit(lambda: after_decision(p))
     return True
 
@@ -108,7 +110,8 @@ def proposal_escalate(*, proposal: Proposal, reason: str, by=None, to_level: str
     if not (reason or "").strip():
         raise InvalidInput("A reason is required to escalate.", field="reason")
     with transaction.atomic():
-        p = Proposal.objects.select_for_update(no_key=True).select_related("agent__domain").get(pk=proposal.pk)
+        p = (Proposal.objects.select_for_update(no_key=True, of=("self",)).select_related("agent__domain")
+             .get(pk=proposal.pk))
         refuse_after_expiry(p)
         if not p.is_pending:
             raise already_decided(p)
@@ -133,6 +136,7 @@ def _move(p: Proposal, target: str, reason: str, by) -> None:
     p.save()
     Escalation.objects.create(proposal=p, from_inbox_id=old_inbox, to_inbox_id=p.inbox_id, to_level=target,
                               reason=reason, by=by)
+    audit.escalated(p, old_inbox, reason, by)
     transaction.on_commit(lambda: events.announce(p, "proposal.moved", inbox_ids=[old_inbox, p.inbox_id]))
 
 
@@ -187,3 +191,4 @@ def _record_missed_sla(p: Proposal, reason: str) -> None:
     p.save(update_fields=["sla_due_at", "updated_at"])
     Escalation.objects.create(proposal=p, from_inbox_id=p.inbox_id, to_inbox_id=p.inbox_id, to_level=p.level,
                               reason=reason)
+    audit.escalated(p, p.inbox_id, reason, None)

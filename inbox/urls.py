@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_batches
+from . import views, views_audit, views_batches
 
 app_name = "inbox"
 urlpatterns = [
@@ -9,6 +9,11 @@ urlpatterns = [
     path("inboxes/<slug:slug>/decide/", views_batches.decide_selected, name="decide_selected"),
     path("proposals/<uuid:proposal_id>/", views.proposal_detail, name="proposal"),
     path("proposals/<uuid:proposal_id>/escalate/", views.proposal_escalate, name="escalate"),
+    path("proposals/<uuid:proposal_id>/trace/", views_audit.proposal_trace, name="proposal_trace"),
+    path("audit/", views_audit.audit_search, name="audit"),
+    path("audit/workflows/<str:workflow>/", views_audit.workflow_trace, name="workflow_trace"),
+    path("audit/alerts/", views_audit.alerts, name="alerts"),
+    path("audit/alerts/<int:alert_id>/acknowledge/", views_audit.alert_ack, name="alert_ack"),
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("governance/kill-switch/", views.kill_switch, name="kill_switch"),

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from governance import tokens
+from governance.audit.selectors import open_alerts
 from orchestra_site.errors import Conflict, Forbidden, InvalidInput, NotFound, ProposalAlreadyDecided
 
 from . import permissions, selectors, services, tool_calls
@@ -43,7 +44,16 @@ def page(request, template: str, context: dict, *, status: int = 200):
     """Render a page of the app shell: the sidebar lists the user's inboxes with live counts."""
     context["nav_inboxes"] = selectors.inboxes_with_pending_counts(request.user)
     context["nav_kill_switch"] = lambda: may_pull_kill_switch(request.user)  # evaluated by the template
+    context["nav_audit"] = functools.cache(lambda: audit_nav(request.user))
     return render(request, template, context, status=status)
+
+
+def audit_nav(user) -> dict | None:
+    """The Audit and Alerts links: None for those who may read no audit event."""
+    scope = permissions.audit_domains(user)
+    if scope is not None and not scope:
+        return None
+    return {"open_alerts": open_alerts(scope).count()}
 
 
 def may_pull_kill_switch(user) -> bool:
@@ -73,7 +83,7 @@ def inbox_detail(request, slug):
 @require_http_methods(["GET", "POST"])
 def proposal_detail(request, proposal_id):
     proposal = permissions.access_proposal(request.user, proposal_id)
-    can_decide = proposal.is_pending and not proposal.is_frozen and permissions.can_decide(request.user, proposal.inbox)
+    can_decide = proposal.is_pending and not proposal.is_frozen and permissions.may(request.user, "decide", proposal)
     form = DecisionForm(initial={"args": json.dumps(proposal.args, indent=2, ensure_ascii=False)})
     conflict, status = None, 200
     if request.method == "POST":

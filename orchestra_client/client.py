@@ -282,18 +282,19 @@ class OrchestraClient:
                 cost_usd: Decimal | float | str = 0, classification: str = "internal",
                 related_tasks: Iterable[str] | None = None, callback_url: str | None = None,
                 expires_at: datetime | str | None = None, wait_timeout: float | None = None,
-                idempotency_key: str | None = None) -> Proposal:
+                idempotency_key: str | None = None, incident: str | None = None) -> Proposal:
         """Submit a proposed action and block until a human (or policy) decides it.
 
         Returns the decided ``Proposal``: act only ``if p.approved``, with ``p.args_to_run``.
         ``wait_timeout`` (seconds, None = forever) bounds the wait; ``DecisionTimeout`` then
-        carries the proposal id, so the caller can ``wait`` again later.
+        carries the proposal id, so the caller can ``wait`` again later. With ``incident`` (an
+        incident's id) it is a remediation of that incident: its commander decides it.
         """
         proposal = self.submit(
             action=action, summary=summary, resource=resource, args=args or {}, reasoning=reasoning,
             risk=risk, confidence=confidence, cost_usd=cost_usd, classification=classification,
             related_tasks=list(related_tasks or []), callback_url=callback_url, expires_at=expires_at,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key, incident=incident,
         )
         if not proposal.pending:
             return proposal
@@ -339,3 +340,35 @@ class OrchestraClient:
         data = self._request("GET", f"{API}/inbox/proposals",
                              params={"status": status, "limit": limit, "offset": offset})
         return [Proposal.from_json(item) for item in data.get("items", [])]
+
+    # --- incidents --------------------------------------------------------------------------------
+
+    def report_incident(self, title: str, severity: str, **fields: Any) -> dict:
+        """POST ``/api/v1/incidents``: raise an incident (a candidate a person accepts or declines).
+        ``fields``: ``domain`` (slug), ``resource``, ``symptom``, ``summary``, ``evidence`` (dict),
+        ``workflow``. Returns the incident; ``grouped`` is True when it joined an open one."""
+        return self._request("POST", f"{API}/incidents", json_body={"title": title, "severity": severity, **fields})
+
+    def incidents(self, *, status: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
+        """GET ``/api/v1/incidents``: the open incidents you may see (or those in ``status``)."""
+        params = {"limit": limit, "offset": offset, **({"status": status} if status else {})}
+        return self._request("GET", f"{API}/incidents", params=params).get("items", [])
+
+    def incident(self, incident_id: str) -> dict:
+        """GET ``/api/v1/incidents/{id}``."""
+        return self._request("GET", f"{API}/incidents/{incident_id}")
+
+    def add_finding(self, incident_id: str, summary: str, *, evidence: dict | None = None,
+                    confidence: float | None = None, question: str = "", answer: str = "") -> dict:
+        """POST ``/api/v1/incidents/{id}/findings``: a finding on the incident's timeline. Give the
+        ``question`` it answers and its short ``answer`` so contradicting findings are shown side by side."""
+        body = {"summary": summary, "evidence": evidence or {}, "question": question, "answer": answer}
+        if confidence is not None:
+            body["confidence"] = confidence
+        return self._request("POST", f"{API}/incidents/{incident_id}/findings", json_body=body)
+
+    def draft_status_update(self, incident_id: str, conditions: str, *, actions: str = "", needs: str = "",
+                            headline: str = "") -> dict:
+        """POST ``/api/v1/incidents/{id}/updates``: a draft the commander or comms lead publishes."""
+        body = {"conditions": conditions, "actions": actions, "needs": needs, "headline": headline}
+        return self._request("POST", f"{API}/incidents/{incident_id}/updates", json_body=body)

@@ -17,8 +17,11 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from governance.api import router as governance_router
+from governance.audit.api import router as audit_router
 from inbox.api import router as inbox_router
+from inbox.api_executions import router as inbox_executions_router
 from inbox.api_governance import router as inbox_governance_router
+from incidents.api import router as incidents_router
 
 from .errors import ApplicationError, RateLimited
 from .schemas import INSIDE_PATH
@@ -39,8 +42,11 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 api.add_router("/v1/", inbox_router)
+api.add_router("/v1/", inbox_executions_router)
+api.add_router("/v1/audit/", audit_router)
 api.add_router("/v1/governance/", governance_router)
 api.add_router("/v1/governance/", inbox_governance_router)
+api.add_router("/v1/", incidents_router)
 
 STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}
@@ -60,10 +66,11 @@ def application_error(request, exc: ApplicationError):
 
 def field_path(loc) -> str:
     """``("body", "payload", "args", "to_version")`` -> ``"args.to_version"``; ``("query", "limit")`` ->
-    ``"limit"``. The first item is where the value came from; a body's second is the view's parameter."""
+    ``"limit"``; ``("query", "filters", "since")`` -> ``"since"``. The first item is where the value came
+    from; a body's second is the view's parameter, and so is a query's when it is a schema of several."""
     parts = list(loc)
     source = parts.pop(0) if parts else "body"
-    if source == "body" and parts:
+    if (source == "body" and parts) or (source == "query" and len(parts) > 1):
         parts.pop(0)
     return ".".join(str(p) for p in parts) or source
 

@@ -16,11 +16,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from inbox import watcher  # noqa: E402
 from inbox.ws_urls import websocket_urlpatterns  # noqa: E402
+from incidents.ws_urls import websocket_urlpatterns as incident_websocket_urlpatterns  # noqa: E402
 
 router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns + incident_websocket_urlpatterns))),
     }
 )
 

@@ -1,4 +1,5 @@
-"""Site middleware: static files without a thread hop on ASGI, and the request body size limit."""
+"""Site middleware: static files without a thread hop on ASGI, the request body size limit, and the
+request's trace context for the audit trail."""
 from inspect import iscoroutinefunction
 
 from asgiref.sync import sync_to_async
@@ -6,6 +7,8 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.utils.decorators import sync_and_async_middleware
 from whitenoise.middleware import WhiteNoiseMiddleware
+
+from governance.audit.context import new_trace_id, trace_id_from, traced
 
 
 @sync_and_async_middleware
@@ -53,4 +56,25 @@ def body_size_limit(get_response):
     else:
         def middleware(request):
             return _too_large(request) or get_response(request)
+    return middleware
+
+
+@sync_and_async_middleware
+def trace_context(get_response):
+    """Run each request under its W3C trace id (from ``traceparent``, or a new one) and workflow (from
+    ``X-Workflow-Id``), so every audit event it writes names them (``governance.audit.context``)."""
+
+    def context_of(request):
+        trace_id = trace_id_from(request.META.get("HTTP_TRACEPARENT")) or new_trace_id()
+        request.trace_id = trace_id
+        return traced(trace_id=trace_id, workflow=(request.META.get("HTTP_X_WORKFLOW_ID") or "").strip())
+
+    if iscoroutinefunction(get_response):
+        async def middleware(request):
+            with context_of(request):
+                return await get_response(request)
+    else:
+        def middleware(request):
+            with context_of(request):
+                return get_response(request)
     return middleware

@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "orchestra_site.middleware.static_files",
     "orchestra_site.middleware.body_size_limit",
+    "orchestra_site.middleware.trace_context",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -248,6 +249,11 @@ ORCHESTRA_WEBHOOK_ALLOWED_NETWORKS = env.list("ORCHESTRA_WEBHOOK_ALLOWED_NETWORK
 ORCHESTRA_LONG_POLL_MAX_SECONDS = env.int("ORCHESTRA_LONG_POLL_MAX_SECONDS", default=60)
 ORCHESTRA_LONG_POLL_RECHECK_SECONDS = env.float("ORCHESTRA_LONG_POLL_RECHECK_SECONDS",
                                                 default=5.0 if REDIS_URL else 1.0)
+# Incidents (incidents/notify.py): links in e-mails, and where they go. Without EMAIL_URL they are
+# printed by the task worker (console backend); e.g. EMAIL_URL=smtp://user:pass@mail:587 in production.
+ORCHESTRA_BASE_URL = env.str("ORCHESTRA_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orchestra@localhost")
 
 LOGGING = {
     "version": 1,

@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/", api_urls()),
     re_path(r"^api/", route_not_found),  # anything else under /api/: a JSON 404 in the error contract
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("incidents.urls")),
     path("", include("inbox.urls")),
 ]

@@ -14,6 +14,8 @@ from governance import tokens
 from governance.services import domain_get_or_create
 from tests.factories import UserFactory
 
+pytest_plugins = ["tests.incident_fixtures"]  # ops, ines, monitor, … (the incident tests' fixtures)
+
 
 def pytest_collection_modifyitems(config, items):
     from django.conf import settings
@@ -76,8 +78,8 @@ def bob(legal_inbox):
 
 @pytest.fixture
 def auditor(db):
-    user = UserFactory(username="audrey")
-    user.user_permissions.add(Permission.objects.get(codename="view_inbox"))
+    user = UserFactory(username="audrey")  # the audit role: read-only everywhere, the whole audit trail
+    user.user_permissions.add(Permission.objects.get(codename="view_inbox"), Permission.objects.get(codename="audit"))
     return user
 
 

@@ -177,7 +177,9 @@ def test_the_command_mints_and_revokes_its_tokens(live_stack, transactional_db):
     text = out.getvalue()
     assert "Demo fleet stopped" in text and "submitted" in text, text
     tokens = ApiToken.objects.filter(name="demo-fleet")
-    assert tokens.count() == 4 and not tokens.filter(revoked_at__isnull=True).exists()
+    from incidents.demo import AGENTS as INCIDENT_AGENTS  # the incident scenario runs beside the fleet
+
+    assert tokens.count() == 4 + len(INCIDENT_AGENTS) and not tokens.filter(revoked_at__isnull=True).exists()
     assert Proposal.objects.exists()
 
 

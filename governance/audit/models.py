@@ -76,7 +76,7 @@ class AuditEvent(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    timestamp = models.DateTimeField(db_index=True)
+    timestamp = models.DateTimeField()  # indexed by audit_newest
     actor_type = models.CharField(max_length=8, choices=ActorType.choices)
     actor_id = models.CharField(max_length=64, blank=True, help_text="The agent's or user's id.")
     actor_name = models.CharField(max_length=150, blank=True)
@@ -103,7 +103,7 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["-timestamp", "-id"], name="audit_newest"),
             models.Index(fields=["domain", "-timestamp"], name="audit_domain"),
-            models.Index(fields=["actor_type", "actor_id", "-timestamp"], name="audit_actor"),
+            models.Index(fields=["actor_name", "-timestamp"], name="audit_actor"),
             models.Index(fields=["action_type", "-timestamp"], name="audit_action"),
             models.Index(fields=["proposal_id"], name="audit_proposal"),
             models.Index(fields=["workflow", "-timestamp"], name="audit_workflow"),

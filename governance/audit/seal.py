@@ -138,7 +138,8 @@ def purge_covers(seal: AuditSeal, cache: dict) -> bool:
             raw = (event.details.get("context") or {}).get("cutoffs") or {}
             cache[pid] = {k: datetime.fromisoformat(v) for k, v in raw.items()}
         else:
-            cache[pid] = AuditSeal.objects.filter(event_id=pid, purged_by__isnull=False).exists()
+            cache[pid] = (AuditSeal.objects.filter(event_id=pid, purged_by__isnull=False)
+                          .exclude(purged_by=pid).exists())  # purged by another purge, lawfully
     known = cache[pid]
     if isinstance(known, bool):
         return known

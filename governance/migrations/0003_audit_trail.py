@@ -86,7 +86,7 @@ class Migration(migrations.Migration):
             name='AuditEvent',
             fields=[
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('timestamp', models.DateTimeField(db_index=True)),
+                ('timestamp', models.DateTimeField()),
                 ('actor_type', models.CharField(choices=[('agent', 'Agent'), ('user', 'User'), ('system', 'System')], max_length=8)),
                 ('actor_id', models.CharField(blank=True, help_text="The agent's or user's id.", max_length=64)),
                 ('actor_name', models.CharField(blank=True, max_length=150)),
@@ -108,7 +108,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['-timestamp', '-id'],
                 'permissions': [('view_audit', 'Can view the whole audit trail')],
-                'indexes': [models.Index(fields=['-timestamp', '-id'], name='audit_newest'), models.Index(fields=['domain', '-timestamp'], name='audit_domain'), models.Index(fields=['actor_type', 'actor_id', '-timestamp'], name='audit_actor'), models.Index(fields=['action_type', '-timestamp'], name='audit_action'), models.Index(fields=['proposal_id'], name='audit_proposal'), models.Index(fields=['workflow', '-timestamp'], name='audit_workflow'), models.Index(fields=['trace_id'], name='audit_trace'), models.Index(fields=['retention', 'timestamp'], name='audit_retention')],
+                'indexes': [models.Index(fields=['-timestamp', '-id'], name='audit_newest'), models.Index(fields=['domain', '-timestamp'], name='audit_domain'), models.Index(fields=['actor_name', '-timestamp'], name='audit_actor'), models.Index(fields=['action_type', '-timestamp'], name='audit_action'), models.Index(fields=['proposal_id'], name='audit_proposal'), models.Index(fields=['workflow', '-timestamp'], name='audit_workflow'), models.Index(fields=['trace_id'], name='audit_trace'), models.Index(fields=['retention', 'timestamp'], name='audit_retention')],
             },
         ),
         migrations.CreateModel(

@@ -1,9 +1,11 @@
 """Audit trail set-up: the chain head, the default retention classes, policies' own version numbers,
-the sealing and purge schedules, and (PostgreSQL) the full-text index the audit search uses."""
+the sealing and purge schedules, and (PostgreSQL) the full-text and related-task indexes the audit search uses."""
 from django.db import migrations
 
 FTS_INDEX = """CREATE INDEX IF NOT EXISTS audit_fulltext ON governance_auditevent
 USING gin (to_tsvector('english'::regconfig, summary || ' ' || coalesce(details ->> 'reasoning', '')))"""
+TASKS_INDEX = """CREATE INDEX IF NOT EXISTS audit_related_tasks ON governance_auditevent
+USING gin (related_tasks jsonb_path_ops)"""
 
 
 def forwards(apps, schema_editor):
@@ -22,11 +24,13 @@ def forwards(apps, schema_editor):
         "func": "governance.tasks.audit_purge_task", "schedule_type": "D", "repeats": -1})
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(FTS_INDEX)
+        schema_editor.execute(TASKS_INDEX)
 
 
 def backwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("DROP INDEX IF EXISTS audit_fulltext")
+        schema_editor.execute("DROP INDEX IF EXISTS audit_related_tasks")
 
 
 class Migration(migrations.Migration):

@@ -1,11 +1,13 @@
 """Run the demo agents against a running Orchestra: they post proposals over HTTP and report decisions."""
 import signal
 import sys
+import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.models import Agent, ApiToken
 from governance.tokens import agent_token_create, token_revoke
+from inbox import hooks
 from inbox.demo.fleet import Fleet, wait_until_up
 from inbox.demo.scenarios import AGENT_NAMES
 from orchestra_client import OrchestraClient
@@ -46,7 +48,17 @@ class Command(BaseCommand):
             record, raw = agent_token_create(agent=found[name], name=TOKEN_NAME)
             records.append(record)
             tokens[name] = raw
-        fleet = None
+        extensions = [e for e in hooks.demos() if e.run is not None]  # e.g. the incident scenario
+        extra = {a.name: a for a in Agent.objects.filter(name__in=[n for e in extensions for n in e.agents])}
+        for extension in list(extensions):
+            if any(name not in extra for name in extension.agents):
+                self.say(f"Demo {extension.name}: its agents are missing (run `manage.py seed_demo`); skipped.")
+                extensions.remove(extension)
+        for name in {n for e in extensions for n in e.agents}:
+            record, raw = agent_token_create(agent=extra[name], name=TOKEN_NAME)
+            records.append(record)
+            tokens[name] = raw
+        fleet, stop_extensions, threads = None, threading.Event(), []
         try:
             with OrchestraClient(base_url, tokens[AGENT_NAMES[0]], timeout=5.0) as probe:
                 if not wait_until_up(probe, timeout=60):
@@ -55,10 +67,18 @@ class Command(BaseCommand):
                      + (f" for {duration:g} s" if duration else " (Ctrl-C to stop)"))
             fleet = Fleet(base_url, tokens, rate=rate, workers=agents, max_pending=max_pending, seed=seed,
                           emit=self.say)
+            for extension in extensions:
+                thread = threading.Thread(target=extension.run, args=(base_url, tokens, stop_extensions, self.say),
+                                          name=f"demo-{extension.name}", daemon=True)
+                thread.start()
+                threads.append(thread)
             fleet.run(duration)
         except KeyboardInterrupt:
             pass  # Fleet.run stops its threads on the way out
         finally:
+            stop_extensions.set()
+            for thread in threads:
+                thread.join(timeout=15)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             for record in records:
                 token_revoke(token=record)

@@ -4,6 +4,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from governance.audit.alerts import alerts_acknowledge_all
 from governance.defaults import seed_policies
 from governance.models import Agent, Inbox
 from governance.services import (
@@ -15,6 +16,7 @@ from governance.services import (
     global_role_grant,
     inbox_create,
 )
+from inbox import hooks
 
 DEMO_PASSWORD = "orchestra-demo"
 
@@ -85,6 +87,11 @@ class Command(BaseCommand):
             group = domain_get_or_create(name=domain_name).default_inbox.reviewers
             for username in usernames:
                 User.objects.get(username=username).groups.add(group)
+        # the grants above are the demo's set-up, all in the audit trail: nothing for olivia to look into
+        alerts_acknowledge_all(by=User.objects.filter(username="admin").first())
+        for extension in hooks.demos():  # the apps above the inbox add theirs (e.g. incidents)
+            if extension.seed is not None:
+                self.stdout.write(extension.seed())
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready ({created} new policies). Reviewers: alice, bob, carol, dan; orchestrator olivia; "
             f"board member erin; auditor audrey (password '{DEMO_PASSWORD}'); "

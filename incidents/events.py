@@ -1,0 +1,82 @@
+"""Live events of incidents, sent through the Channels layer after the database commit.
+
+Groups:
+- ``incidents-domain-<domain id>``: open boards of people who see that domain's incidents;
+- ``incident-<uuid>``: open war rooms of one incident.
+
+Message type ``incidents.event`` with ``data``, a JSON text encoded once per event (not per socket):
+``{"event": "incident.changed", "incident": <card>}`` to the boards; to the war rooms the same, or,
+when the change added a timeline entry, ``{"event": "timeline.added", "incident_id", "entry": <entry>,
+"incident": <card>}`` (one message per change).
+"""
+import json
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+
+from . import selectors
+from .models import OPEN, Status, TimelineEntry
+
+log = logging.getLogger("orchestra.events")
+
+
+def board_group(domain_id) -> str:
+    return f"incidents-domain-{domain_id}"
+
+
+def incident_group(incident_id) -> str:
+    return f"incident-{incident_id}"
+
+
+def card(row: dict, now=None) -> dict:
+    """What a board row shows, from a ``selectors.board_rows`` / ``board_row`` dict."""
+    now = now or timezone.now()
+    is_open = row["status"] in OPEN
+    return {
+        "id": str(row["id"]), "reference": f"INC-{str(row['id'])[:6].upper()}", "title": row["title"],
+        "severity": row["severity"], "status": row["status"], "status_label": Status(row["status"]).label,
+        "domain": row["domain__name"], "domain_id": row["domain_id"], "commander": row["commander__username"],
+        "reported_by": row["reported_by__name"], "target_due_at": row["target_due_at"].isoformat(),
+        "overdue": is_open and now > row["target_due_at"], "escalation_level": row["escalation_level"],
+        "pending_remediations": row["pending_remediations"], "last_entry": (row["last_entry"] or "")[:200],
+        "is_open": is_open, "is_candidate": row["status"] == Status.TRIAGE,
+    }
+
+
+def entry_dict(e: TimelineEntry) -> dict:
+    return {
+        "id": e.pk, "kind": e.kind, "kind_label": e.get_kind_display(), "at": e.at.isoformat(), "actor": e.actor,
+        "by_agent": bool(e.agent_id), "summary": e.summary, "evidence": e.evidence, "confidence": e.confidence,
+        "question": e.question, "answer": e.answer, "data": e.data,
+    }
+
+
+def _send(group: str, data: str) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, {"type": "incidents.event", "data": data})
+    except Exception:  # a lost live update must never fail a committed change
+        log.exception("group_send to %s failed", group)
+
+
+def incident_changed(incident_id, entry_id=None) -> None:
+    """After commit: the incident's card to its boards; to its war rooms, one message with the card
+    and the new timeline entry (one message per socket per change: fan-out is CPU-bound)."""
+    row = selectors.board_row(incident_id)
+    if row is None:
+        return
+    incident_card = card(row)
+    _send(board_group(row["domain_id"]), json.dumps({"event": "incident.changed", "incident": incident_card},
+                                                   cls=DjangoJSONEncoder))
+    item = selectors.entry(entry_id) if entry_id is not None else None
+    if item is None:
+        message = {"event": "incident.changed", "incident": incident_card}
+    else:
+        message = {"event": "timeline.added", "incident_id": str(incident_id), "entry": entry_dict(item),
+                   "incident": incident_card}
+    _send(incident_group(incident_id), json.dumps(message, cls=DjangoJSONEncoder))

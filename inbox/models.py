@@ -130,6 +130,14 @@ class Proposal(models.Model):
         help_text="What an interoperability front door (HumanLayer) received beyond the proposal's own fields "
                   "(its channel, state, subject), returned to it as sent.")
     trace_id = models.CharField(max_length=32, blank=True, help_text="W3C trace id of the submitting request.")
+    # What a framework's tool call says about itself (``inbox.tool_calls``) and the batch it came in.
+    allowed_verdicts = models.JSONField(
+        default=list, blank=True,
+        help_text="Verdicts the tool accepts (approve, reject, edit, answer); empty: all of them.")
+    args_schema = models.JSONField(null=True, blank=True,
+                                   help_text="JSON Schema of the tool's args: edits must keep it.")
+    batch = models.CharField(max_length=120, blank=True,
+                             help_text="The agent's id for proposals raised together (parallel tool calls).")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["request_hash", "updated_at"])
@@ -143,6 +151,8 @@ class Proposal(models.Model):
             models.Index(fields=["agent", "status", "-created_at"]),
             models.Index(fields=["resource", "status"], name="proposal_resource_status"),
             models.Index(fields=["updated_at"], name="proposal_updated_at"),  # inbox.watcher
+            models.Index(fields=["agent", "batch"], name="proposal_agent_batch",
+                         condition=~models.Q(batch="")),  # inbox.batches
         ]
         constraints = [
             models.UniqueConstraint(

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inbox', '0004_provenance'),
+        ('inbox', '0005_tool_calls_and_batches'),
     ]
 
     operations = [

@@ -29,14 +29,28 @@ def validate_args(action: str, args: dict) -> None:
     if not schema:
         return
     try:
-        errors = sorted(Draft202012Validator(schema).iter_errors(args), key=lambda e: list(e.absolute_path))
-    except Exception as exc:  # a broken schema raises anything (UnknownType, AttributeError, ref errors)
+        check_against(schema, args, source=f"contract of {action}")
+    except SchemaBroken as exc:
         raise InvalidInput(f"The contract of {action} is broken; ask an admin to fix its JSON Schema.",
                            field="action", code="invalid_contract") from exc
+
+
+class SchemaBroken(Exception):
+    """The schema itself cannot be applied (unknown type, bad ``$ref`` …)."""
+
+
+def check_against(schema: dict, args, *, source: str) -> None:
+    """Check ``args`` against the JSON Schema 2020-12 ``schema``. Raises ``InvalidInput`` (422) naming
+    the first offending JSON path (``args.to_version``) and ``source`` in its message, or
+    ``SchemaBroken`` when ``schema`` cannot be applied."""
+    try:
+        errors = sorted(Draft202012Validator(schema).iter_errors(args), key=lambda e: list(e.absolute_path))
+    except Exception as exc:  # a broken schema raises anything (UnknownType, AttributeError, ref errors)
+        raise SchemaBroken(str(exc)) from exc
     if errors:
         err = errors[0]
         parts = ["args", *map(str, err.absolute_path)]
         if err.validator == "required" and isinstance(err.instance, dict):
             parts += [name for name in err.validator_value if name not in err.instance][:1]
         path = ".".join(parts)
-        raise InvalidInput(f"{path}: {err.message} (contract of {action})", field=path)
+        raise InvalidInput(f"{path}: {err.message} ({source})", field=path)

@@ -17,15 +17,17 @@ from governance.auth import bearer
 from orchestra_site.pagination import BoundedLimitOffset
 from orchestra_site.schemas import ERROR_RESPONSES, ErrorOut, choices
 
-from . import metrics, permissions, selectors, services, watcher
+from . import batches, metrics, permissions, selectors, services, tool_calls, watcher
 from .events import proposal_group
 from .models import Proposal
-from .schemas import DecisionIn, EscalationIn, ProposalIn, ProposalOut
+from .schemas import DecisionIn, DecisionsIn, DecisionsOut, EscalationIn, ProposalIn, ProposalOut
 
 router = Router(auth=bearer, tags=["proposals"])
 ERRORS = ERROR_RESPONSES
 ProposalStatus = choices(Proposal.Status)
 OwnStatusFilter = Query(None, description="Only proposals in this status. Default: all")
+BatchFilter = Query(None, max_length=120, pattern=tool_calls.BATCH_PATTERN,
+                    description="Only this batch (the agent's batch id). Default: all")
 ReviewerStatusFilter = Query("pending", description="Only proposals in this status. Default: pending")
 
 # OpenAPI links: what a client (or a stateful fuzzer) can do with the id of a proposal it got back.
@@ -92,9 +94,10 @@ def submit_proposal(request, idempotency_key: str | None = Header(None, max_leng
 
 @router.get("/proposals", response={200: list[ProposalOut], **ERRORS})
 @paginate(BoundedLimitOffset)
-def list_own_proposals(request, status: ProposalStatus | None = OwnStatusFilter):
+def list_own_proposals(request, status: ProposalStatus | None = OwnStatusFilter, batch: str | None = BatchFilter):
     """The calling agent's own proposals, newest first (``limit``/``offset`` pagination)."""
-    return selectors.proposals_for_agent(permissions.require_agent(request.auth), status=status)
+    qs = selectors.proposals_for_agent(permissions.require_agent(request.auth), status=status)
+    return selectors.with_votes(qs.filter(batch=batch) if batch else qs)
 
 
 @router.get("/proposals/{proposal_id}", response={200: ProposalOut, **ERRORS})
@@ -147,12 +150,19 @@ async def wait_for_decision(request, proposal_id: UUID, timeout: float = Query(3
     ``ORCHESTRA_LONG_POLL_RECHECK_SECONDS``, at its ``expires_at`` (expiring it then, so the waiter
     learns ``expired`` at once, with or without a task cluster) and at the end of the wait."""
     proposal = await sync_to_async(permissions.access_proposal)(request.auth, proposal_id)
+    proposal = await wait_until_decided(proposal, timeout)
+    await sync_to_async(selectors.load_votes)(proposal)  # the answer is rendered here, in async code
+    return proposal
+
+
+async def wait_until_decided(proposal: Proposal, timeout: float) -> Proposal:
+    """``proposal`` once it leaves ``pending``, or as it is after ``timeout`` seconds (see the route)."""
     proposal = await sync_to_async(expired_if_due)(proposal)
     if not proposal.is_pending or timeout <= 0:
         return proposal
     loop = asyncio.get_running_loop()
     deadline = loop.time() + min(timeout, settings.ORCHESTRA_LONG_POLL_MAX_SECONDS)
-    async with wakeups(proposal_id) as wake:
+    async with wakeups(proposal.pk) as wake:
         while True:
             proposal = await sync_to_async(reread)(proposal)  # first read after joining: nothing slips by
             left = deadline - loop.time()
@@ -170,10 +180,12 @@ def until_expiry(p: Proposal) -> float:
 
 @router.get("/inbox/proposals", response={200: list[ProposalOut], **ERRORS}, tags=["reviewers"])
 @paginate(BoundedLimitOffset)
-def list_decidable_proposals(request, status: ProposalStatus = ReviewerStatusFilter):
-    """Reviewers: proposals in the inboxes you may decide in (default: pending ones), newest first."""
+def list_decidable_proposals(request, status: ProposalStatus = ReviewerStatusFilter, batch: str | None = BatchFilter):
+    """Reviewers: proposals in the inboxes you may decide in (default: pending ones), newest first.
+    With ``batch``, only that batch's (one agent step's parallel tool calls share one)."""
     user = permissions.require_reviewer(request.auth)
-    return selectors.proposals_for_reviewer(user, for_decision=True, status=status)
+    qs = selectors.proposals_for_reviewer(user, for_decision=True, status=status)
+    return selectors.with_votes(qs.filter(batch=batch) if batch else qs)
 
 
 @router.post("/proposals/{proposal_id}/decision", response={200: ProposalOut, **ERRORS}, tags=["reviewers"])
@@ -187,6 +199,24 @@ def decide_proposal(request, proposal_id: UUID, payload: DecisionIn):
         proposal=proposal, reviewer=user, verdict=payload.verdict, comment=payload.comment, args=payload.args,
         supersede_conflicts=payload.supersede_conflicts,
     )
+
+
+@router.post("/decisions", response={200: DecisionsOut, **ERRORS}, tags=["reviewers"])
+def decide_proposals(request, payload: DecisionsIn):
+    """Reviewers: decide several proposals in one request (e.g. a batch of parallel tool calls), each
+    as ``POST /proposals/{id}/decision`` would: permission-checked, decided exactly once, on its own.
+    Always 200 once the body is valid: each result says ``ok`` with the proposal, or the ``error``
+    (and the ``status_code`` the single route would answer: 403, 404, 409, 422) for that proposal
+    alone; the others are decided all the same. 422 for the whole request when a proposal is named
+    twice (``decisions.<n>.proposal_id``); then nothing is decided."""
+    user = permissions.require_reviewer(request.auth)
+    items = [batches.DecisionItem(proposal_id=d.proposal_id, verdict=d.verdict, comment=d.comment, args=d.args,
+                                  supersede_conflicts=d.supersede_conflicts) for d in payload.decisions]
+    outcomes = batches.proposals_decide(reviewer=user, items=items)
+    results = [{"proposal_id": o.proposal_id, "ok": o.ok, "status_code": o.error.status if o.error else 200,
+                "proposal": o.proposal, "error": o.error.as_dict() if o.error else None} for o in outcomes]
+    decided = sum(1 for o in outcomes if o.ok)
+    return {"results": results, "decided": decided, "failed": len(outcomes) - decided}
 
 
 @router.post("/proposals/{proposal_id}/escalate", response={200: ProposalOut, **ERRORS}, tags=["reviewers"])

@@ -34,7 +34,12 @@ def dry_run(request, payload: DryRunIn):
             raise InvalidInput(f"No agent called {payload.agent!r}.", field="agent")
     else:
         raise Forbidden("Dry-runs are for agents, auditors, orchestrators, the board and admins.")
-    ev = services.proposal_evaluate(agent=agent, data=payload.proposal.to_model_fields())
+    return evaluation_out(agent, services.proposal_evaluate(agent=agent, data=payload.proposal.to_model_fields()))
+
+
+def evaluation_out(agent: Agent, ev) -> dict:
+    """A dry-run's answer (``EvaluationOut``): the policy evaluation ``ev`` and, for a review, the slug
+    of the inbox it would land in (looked up, never created). The MCP ``check_policy`` tool shares it."""
     inbox = None
     if ev.outcome == "review":
         inbox_id = level_inbox_lookup(agent.domain, ev.level, ev.target_inbox_id)

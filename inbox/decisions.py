@@ -18,12 +18,11 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from governance.action_types import validate_args
 from governance.models import Agent
 from orchestra_site.errors import Conflict, InvalidInput
 from orchestra_site.formats import change_reason
 
-from . import audit, events, permissions, selectors
+from . import audit, events, permissions, selectors, tool_calls
 from .models import Proposal, Vote
 from .outcomes import after_decision, after_decisions, already_decided
 from .timers import expiry_first, refuse_after_expiry
@@ -46,6 +45,9 @@ VERDICTS = {
     "edit": Verdict(Status.EDITED, needs_args=True, approves=True),
     "answer": Verdict(Status.ANSWERED, needs_comment=True),
 }
+
+
+QUESTION_VERDICTS = ("answer", "reject")  # a question (``Proposal.Kind.QUESTION``) has nothing to approve
 
 
 def _check_verdict(verdict: str, comment: str, args) -> Verdict:
@@ -76,13 +78,19 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
     - approving settles the pending conflicting proposals (module docstring): with
       ``supersede_conflicts`` those in inboxes where ``reviewer`` may decide are superseded (their
       agents are told); all others stay pending, linked and marked as conflicting.
+    - a question (``kind`` question) takes ``answer`` or ``reject`` only.
     Raises ``ProposalAlreadyDecided`` (409, names who decided first; code ``expired`` once past
     ``expires_at``), ``Conflict`` (409: frozen, or this reviewer already voted), ``InvalidInput``
-    (422: bad verdict, missing comment or args).
+    (422: bad verdict or one the proposal's tool does not allow, missing comment, args that break the
+    tool's ``args_schema`` or the action type's contract; see ``inbox.tool_calls``).
     """
     rule = _check_verdict(verdict, comment, args)
+    if proposal.kind == Proposal.Kind.QUESTION and verdict not in QUESTION_VERDICTS:
+        raise InvalidInput("A question is answered (verdict `answer`) or declined (`reject`), with a comment.",
+                           field="verdict")
+    tool_calls.check_verdict(proposal, verdict)
     if rule.needs_args:
-        validate_args(proposal.action, args)
+        tool_calls.validate_edit(proposal, args)
     with transaction.atomic():
         locked = (Proposal.objects.select_for_update(no_key=True, of=("self",)).select_related("agent__domain")
                   .get(pk=proposal.pk))

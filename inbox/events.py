@@ -54,6 +54,8 @@ def proposal_card(p: Proposal) -> dict:
         "created_at": p.created_at.isoformat(),
         "expires_at": p.expires_at.isoformat() if p.expires_at else None,
         "decided_by": p.decided_by.get_username() if p.decided_by_id else None,
+        "batch": p.batch,
+        "allowed_verdicts": p.allowed_verdicts,
     }
 
 

@@ -73,9 +73,15 @@ class Proposal(models.Model):
         REFUSED = "refused", "Refused by policy"
         SUPERSEDED = "superseded", "Superseded"
 
+    class Kind(models.TextChoices):
+        ACTION = "action", "Action"
+        QUESTION = "question", "Question"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="proposals")
     inbox = models.ForeignKey(Inbox, null=True, blank=True, on_delete=models.PROTECT, related_name="proposals")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ACTION,
+                            help_text="An action to approve, or a question for a human to answer (verdict `answer`).")
     action = models.CharField(max_length=120, db_index=True)
     resource = models.CharField(max_length=255, blank=True)
     args = models.JSONField(default=dict, blank=True)
@@ -115,7 +121,23 @@ class Proposal(models.Model):
                                                help_text="The approval may be executed until then.")
     workflow = models.CharField(max_length=120, blank=True, db_index=True,
                                 help_text="The multi-agent workflow it belongs to (the agent's id for it).")
+    response_options = models.JSONField(
+        default=list, blank=True,
+        help_text="Replies the agent offers the reviewer: reject options of an action, answer options of a "
+                  "question; each {name, title, description, prompt_fill}.")
+    channel_spec = models.JSONField(
+        default=dict, blank=True,
+        help_text="What an interoperability front door (HumanLayer) received beyond the proposal's own fields "
+                  "(its channel, state, subject), returned to it as sent.")
     trace_id = models.CharField(max_length=32, blank=True, help_text="W3C trace id of the submitting request.")
+    # What a framework's tool call says about itself (``inbox.tool_calls``) and the batch it came in.
+    allowed_verdicts = models.JSONField(
+        default=list, blank=True,
+        help_text="Verdicts the tool accepts (approve, reject, edit, answer); empty: all of them.")
+    args_schema = models.JSONField(null=True, blank=True,
+                                   help_text="JSON Schema of the tool's args: edits must keep it.")
+    batch = models.CharField(max_length=120, blank=True,
+                             help_text="The agent's id for proposals raised together (parallel tool calls).")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["request_hash", "updated_at"])
@@ -129,6 +151,8 @@ class Proposal(models.Model):
             models.Index(fields=["agent", "status", "-created_at"]),
             models.Index(fields=["resource", "status"], name="proposal_resource_status"),
             models.Index(fields=["updated_at"], name="proposal_updated_at"),  # inbox.watcher
+            models.Index(fields=["agent", "batch"], name="proposal_agent_batch",
+                         condition=~models.Q(batch="")),  # inbox.batches
         ]
         constraints = [
             models.UniqueConstraint(

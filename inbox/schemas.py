@@ -16,14 +16,18 @@ from pydantic import AnyHttpUrl, ValidationInfo, field_validator
 from governance.models import Classification, Level, Risk
 from orchestra_site.schemas import ErrorOut, InputSchema, Money, Timestamp, ValidationErrorOut, choices
 
-from . import callbacks
+from . import callbacks, selectors, tool_calls
 from .models import Proposal
 
 __all__ = ["DecisionIn", "DecisionOut", "ErrorOut", "EscalationIn", "ProposalIn", "ProposalOut",
-           "ValidationErrorOut", "proposal_out"]
+           "ValidationErrorOut", "VoteOut", "proposal_out"]
 
-ActionName = Field(..., min_length=3, max_length=120, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$",
-                   description="Dotted action type, e.g. `deploy.rollback`, `email.send_external`.")
+ActionName = Field(..., min_length=1, max_length=120, pattern=tool_calls.ACTION_PATTERN,
+                   description="What to do: a dotted action type (`deploy.rollback`, `email.send_external`), whose "
+                               "contract and category apply, or a tool's name as the agent's framework names it "
+                               "(`delete_file`, `post-to-slack`, `postToSlack`, `github:create_issue`): letters, "
+                               "digits and `_ . : / -`. Policies' action patterns match either.")
+Verdict = Literal["approve", "reject", "edit", "answer"]
 
 
 class ProposalIn(InputSchema):
@@ -56,6 +60,24 @@ class ProposalIn(InputSchema):
         description="Id of the incident this remediates (an incident the agent may see; 422 otherwise). Default "
                     "none. Routed for first-line review, it goes to the incident's commander; policy still rules "
                     "(a forbidden action stays forbidden, nothing is auto-approved that policy would not).")
+    allowed_verdicts: list[Verdict] = Field(
+        default_factory=list, max_length=4,
+        description="The verdicts the tool accepts (e.g. `[\"approve\", \"reject\"]` for a tool that cannot run "
+                    "edited args); reviewers are offered only these and any other is refused (422). Default [] "
+                    "(all four).")
+    args_schema: dict[str, Any] | None = Field(
+        None, description="JSON Schema (2020-12) of the tool's args. The proposed args and a reviewer's edited args "
+                          "must keep it, as well as the action type's contract (422 naming the JSON path, "
+                          "`args.path`). Default none.")
+    batch: str = Field(
+        "", max_length=120, pattern=r"^$|" + tool_calls.BATCH_PATTERN,
+        description="Your id for proposals raised together (parallel tool calls of one step): reviewers see and "
+                    "may decide them together. Letters, digits and `_ . : / -`. Default empty (no batch).")
+
+    @field_validator("allowed_verdicts")
+    @classmethod
+    def _distinct(cls, value):
+        return list(dict.fromkeys(value))
 
     @field_validator("callback_url")
     @classmethod
@@ -94,7 +116,7 @@ class DecisionIn(InputSchema):
     and only to edit (``args`` with another verdict is refused, 422). With a quorum above one, an
     approval is a vote until enough distinct reviewers approve."""
 
-    verdict: Literal["approve", "reject", "edit", "answer"]
+    verdict: Verdict = Field(..., description="One of the proposal's `allowed_verdicts` (else 422)")
     comment: str = Field("", max_length=20_000)
     args: dict[str, Any] | None = Field(None, description="The edited args: with `edit` only (required there).")
     supersede_conflicts: bool = Field(
@@ -121,6 +143,20 @@ class EscalationIn(InputSchema):
 VERDICTS_OUT = ("approve", "reject", "edit", "answer", "expire", "refuse", "supersede")
 
 
+class VoteOut(Schema):
+    """One reviewer's vote: who, what, why, and the args they edited (for an edit)."""
+
+    reviewer: str = Field(..., description="Username")
+    verdict: Verdict
+    comment: str
+    args: dict[str, Any] | None = Field(None, description="The edited args, for an edit; else null")
+    created_at: Timestamp
+
+    @staticmethod
+    def resolve_reviewer(v) -> str:
+        return v.reviewer.get_username()
+
+
 class DecisionOut(Schema):
     verdict: Literal[VERDICTS_OUT] = Field(..., description="What decided it; expire, refuse and supersede "
                                                             "are the system's")
@@ -128,12 +164,16 @@ class DecisionOut(Schema):
     decided_at: Timestamp | None
     comment: str
     final_args: dict[str, Any] | None
+    votes: list[VoteOut] = Field(..., description="Every vote cast, oldest first, with who and the comment: "
+                                                  "who edited the args and why, who approved")
 
 
 class ProposalOut(Schema):
     """A proposal as its agent and reviewers see it. ``decision`` is null while pending."""
 
     id: UUID
+    kind: choices(Proposal.Kind) = Field(..., description="`action` to approve, or `question` to answer (verdict "
+                                                          "`answer`)")
     status: choices(Proposal.Status)
     agent: str
     inbox: str | None = Field(None, description="Slug of the inbox it was routed to.")
@@ -155,8 +195,14 @@ class ProposalOut(Schema):
     cost_usd: Money
     classification: choices(Classification)
     related_tasks: list[str]
+    response_options: list[dict[str, Any]] = Field(..., description="Replies the agent offers the reviewer "
+                                                                    "(reject or answer options): name, title, "
+                                                                    "description, prompt_fill")
     callback_url: str | None
     expires_at: Timestamp | None
+    allowed_verdicts: list[Verdict] = Field(..., description="The verdicts reviewers may give it")
+    args_schema: dict[str, Any] | None = Field(None, description="JSON Schema of the tool's args, if sent")
+    batch: str | None = Field(None, description="The agent's batch id, if sent")
     created_at: Timestamp
     decision: DecisionOut | None
 
@@ -177,6 +223,14 @@ class ProposalOut(Schema):
         return p.callback_url or None
 
     @staticmethod
+    def resolve_allowed_verdicts(p: Proposal) -> list[str]:
+        return list(tool_calls.offered_verdicts(p))
+
+    @staticmethod
+    def resolve_batch(p: Proposal) -> str | None:
+        return p.batch or None
+
+    @staticmethod
     def resolve_decision(p: Proposal) -> dict | None:
         if p.is_pending:
             return None
@@ -186,6 +240,7 @@ class ProposalOut(Schema):
             "decided_at": p.decided_at,
             "comment": p.decision_comment,
             "final_args": p.final_args,
+            "votes": selectors.votes_of(p),
         }
 
 
@@ -211,3 +266,37 @@ class DryRunIn(InputSchema):
 
     agent: str | None = Field(None, max_length=120)
     proposal: ProposalIn
+
+
+class BatchDecisionIn(DecisionIn):
+    """One decision of a batch: a ``DecisionIn`` for the proposal ``proposal_id``."""
+
+    proposal_id: UUID
+
+
+class DecisionsIn(InputSchema):
+    """Several decisions in one request (e.g. every tool call of one agent step): each proposal at most
+    once (a repeat refuses the whole request, 422), each decided on its own."""
+
+    decisions: list[BatchDecisionIn] = Field(..., min_length=1, max_length=100,
+                                             description="1 to 100 decisions, applied in this order")
+
+
+class DecisionResultOut(Schema):
+    """What became of one decision of a batch: ``proposal`` when it was recorded (decided, or a vote
+    towards a quorum), else ``error`` with the status code the single-proposal route would answer."""
+
+    proposal_id: UUID
+    ok: bool
+    status_code: int = Field(..., description="200, or the error's: 403, 404, 409, 422")
+    proposal: ProposalOut | None = None
+    error: dict[str, Any] | None = Field(
+        None, description="As the single route's error body: `detail`, `code`, `field` and what the code carries "
+                          "(e.g. `decided_by`, `decided_at`, `status` for `already_decided`; `allowed_verdicts` for "
+                          "`verdict_not_allowed`)")
+
+
+class DecisionsOut(Schema):
+    results: list[DecisionResultOut] = Field(..., description="One per decision sent, in the same order")
+    decided: int = Field(..., description="How many were recorded")
+    failed: int = Field(..., description="How many were refused (see each `error`)")

@@ -1,9 +1,9 @@
 """Read side of the inbox app: querysets, each one SQL query however many inboxes are involved."""
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from governance.models import Agent, Domain, Inbox
 
-from .models import Proposal
+from .models import Proposal, Vote
 from .permissions import inboxes_for
 
 PROPOSAL_RELATED = ("agent", "inbox", "decided_by", "policy")
@@ -16,6 +16,49 @@ def proposals_for_reviewer(user, *, for_decision: bool = False, status: str | No
     if status:
         qs = qs.filter(status=status)
     return qs.select_related(*PROPOSAL_RELATED).order_by("-created_at")
+
+
+def with_votes(qs: QuerySet[Proposal]) -> QuerySet[Proposal]:
+    """``qs`` with each proposal's votes and their reviewers prefetched (one more query per page, not
+    one per proposal): the API shows every vote in a decision."""
+    return qs.prefetch_related(Prefetch("votes", queryset=Vote.objects.select_related("reviewer")))
+
+
+def load_votes(p: Proposal) -> None:
+    """Fetch ``p``'s votes and their reviewers now (one query), e.g. before rendering it in async code."""
+    prefetch_related_objects([p], Prefetch("votes", queryset=Vote.objects.select_related("reviewer")))
+
+
+def votes_of(p: Proposal) -> list:
+    """``p``'s votes, oldest first, with their reviewers: prefetched ones (``with_votes``), else one query."""
+    if "votes" in getattr(p, "_prefetched_objects_cache", {}):
+        return list(p.votes.all())
+    return list(p.votes.select_related("reviewer").order_by("created_at", "id"))
+
+
+def proposals_in_batch(p: Proposal) -> QuerySet[Proposal]:
+    """The other proposals of ``p``'s batch (same agent, same ``batch``), oldest first; none without one."""
+    if not p.batch:
+        return Proposal.objects.none()
+    return (Proposal.objects.filter(agent_id=p.agent_id, batch=p.batch).exclude(pk=p.pk)
+            .select_related(*PROPOSAL_RELATED).order_by("created_at"))
+
+
+def batch_for(p: Proposal, user) -> tuple[list[Proposal], int]:
+    """The other proposals of ``p``'s batch that ``user`` may view (oldest first), and how many more
+    there are in inboxes they may not see. One query each."""
+    others = proposals_in_batch(p)
+    visible = list(others.filter(inbox__in=inboxes_for(user)))
+    return visible, (others.count() - len(visible)) if p.batch else 0
+
+
+def batches_together(proposals) -> list[Proposal]:
+    """``proposals`` (evaluated) in their order, except that the members of a batch (same agent and
+    ``batch``) follow the first of them, so that a batch is shown together."""
+    groups: dict = {}
+    for p in proposals:
+        groups.setdefault((p.agent_id, p.batch) if p.batch else p.pk, []).append(p)
+    return [p for group in groups.values() for p in group]
 
 
 def proposals_for_agent(agent, *, status: str | None = None) -> QuerySet[Proposal]:

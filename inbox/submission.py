@@ -17,14 +17,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import limits
-from governance.action_types import validate_args
 from governance.audit.context import current_trace_id, current_workflow
 from governance.models import Agent, Policy
 from governance.policies import Evaluation, Facts, evaluate
 from governance.services import level_inbox_id
 from orchestra_site.errors import Forbidden, IdempotencyConflict, InvalidInput
 
-from . import audit, budget, events, hooks, metrics, selectors
+from . import audit, budget, events, hooks, metrics, selectors, tool_calls
 from .models import Proposal
 from .outcomes import tell_agent
 
@@ -85,7 +84,7 @@ def facts_for(agent: Agent, data: dict) -> Facts:
 
 def proposal_evaluate(*, agent: Agent, data: dict) -> Evaluation:
     """Dry-run: what would happen to this proposal (no write, no rate-limit hit)."""
-    validate_args(data["action"], data.get("args") or {})
+    tool_calls.validate_proposed(data)
     return evaluate(facts_for(agent, data))
 
 
@@ -100,7 +99,8 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
     when it differs.
     Raises ``Forbidden`` (403) when the agent or its domain is suspended, or a policy forbids it (the
     refused proposal is kept, status ``refused``, for the audit trail); ``RateLimited`` (429) over the
-    agent's or domain's rate; ``InvalidInput`` (422) when args break the action type's contract.
+    agent's or domain's rate; ``InvalidInput`` (422) when args break the tool's ``args_schema`` or the
+    action type's contract.
     """
     if not agent.is_active:
         raise Forbidden(f"Agent {agent.name} is suspended.", code="agent_suspended")
@@ -111,7 +111,7 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
     if idempotency_key and Proposal.objects.filter(agent=agent, idempotency_key=idempotency_key).exists():
         return _replay(agent, idempotency_key, digest), False
     data, links = _resolve_links(agent, data)
-    validate_args(data["action"], data.get("args") or {})
+    tool_calls.validate_proposed(data)
     limits.check_rate(agent)
     budgeted = budget.has_budget(agent)
     ev = None if budgeted else evaluate(facts_for(agent, data))
@@ -178,11 +178,13 @@ def _route(agent: Agent, data: dict, ev: Evaluation, digest: str, idempotency_ke
     if ev.outcome == "forbid":
         proposal.status, proposal.decided_at = Status.REFUSED, now
         proposal.decision_comment = ev.reason
-    elif ev.outcome == "auto_approve":
+    elif ev.outcome == "auto_approve" and proposal.kind != Proposal.Kind.QUESTION:  # a question needs a human
         proposal.status, proposal.decided_at = Status.APPROVED, now
         proposal.decision_comment, proposal.final_args = ev.reason, proposal.args
         audit.bind_approval(proposal, now)
     else:
+        if ev.outcome == "auto_approve":
+            proposal.routing_reason += " A question needs a human's answer: sent for review instead."
         proposal.inbox_id = level_inbox_id(agent.domain, ev.level, ev.target_inbox_id)
         proposal.sla_due_at = now + timedelta(seconds=ev.sla_seconds) if ev.sla_seconds else None
     proposal._change_reason = f"submitted by agent; {ev.outcome}"

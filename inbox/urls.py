@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import views, views_audit
+from . import views, views_audit, views_batches
 
 app_name = "inbox"
 urlpatterns = [
     path("", views.home, name="home"),
     path("inboxes/<slug:slug>/", views.inbox_detail, name="inbox"),
+    path("inboxes/<slug:slug>/decide/", views_batches.decide_selected, name="decide_selected"),
     path("proposals/<uuid:proposal_id>/", views.proposal_detail, name="proposal"),
     path("proposals/<uuid:proposal_id>/escalate/", views.proposal_escalate, name="escalate"),
     path("proposals/<uuid:proposal_id>/trace/", views_audit.proposal_trace, name="proposal_trace"),

@@ -15,7 +15,7 @@ from governance import tokens
 from governance.audit.selectors import open_alerts
 from orchestra_site.errors import Conflict, Forbidden, InvalidInput, NotFound, ProposalAlreadyDecided
 
-from . import permissions, selectors, services
+from . import permissions, selectors, services, tool_calls
 from .forms import DecisionForm, TokenCreateForm
 from .models import Proposal
 
@@ -71,7 +71,7 @@ def inbox_detail(request, slug):
     order = request.GET.get("order") if request.GET.get("order") in ORDERS else "newest"
     return page(request, "inbox/inbox.html", {
         "inbox": inbox,
-        "proposals": selectors.inbox_pending(inbox, order=order),
+        "proposals": selectors.batches_together(selectors.inbox_pending(inbox, order=order)),
         "order": order,
         "orders": ORDERS,
         "can_decide": permissions.can_decide(request.user, inbox),
@@ -113,8 +113,14 @@ def proposal_detail(request, proposal_id):
     conflicts, hidden_conflicts = selectors.conflicts_for(proposal, request.user)
     supersedable = sum(1 for c in conflicts if c.is_pending and not c.is_frozen
                        and permissions.can_decide(request.user, c.inbox)) if can_decide else 0
+    batch, hidden_in_batch = selectors.batch_for(proposal, request.user)
     return page(request, "inbox/proposal.html", {
         "proposal": proposal,
+        "offered": tool_calls.offered_verdicts(proposal),  # only the verdicts its tool accepts
+        "batch": batch,
+        "hidden_in_batch": hidden_in_batch,
+        "args_schema_json": (json.dumps(proposal.args_schema, indent=2, ensure_ascii=False)
+                             if proposal.args_schema is not None else None),
         "my_vote": my_vote,
         "inbox": proposal.inbox,
         "args_json": json.dumps(proposal.args, indent=2, ensure_ascii=False),

@@ -1,8 +1,12 @@
 """Python client of Orchestra's agent API. Needs only httpx (no Django).
 
-- ``OrchestraClient(base_url, token)``: ``submit``, ``get``, ``wait``, ``propose`` (submit and block
-  until decided), ``list``; for reviewers ``inbox`` and ``decide``.
-- ``Proposal``: frozen dataclass with ``.approved`` and ``.args_to_run``.
+Installable on its own (``pip install ./orchestra_client``; extras ``[langgraph]``, ``[openai-agents]``).
+
+- ``OrchestraClient(base_url, token)``: ``submit``, ``get``, ``wait``, ``wait_all``, ``propose`` (submit
+  and block until decided), ``list``; for reviewers ``inbox``, ``decide`` and ``decide_many``.
+- ``Proposal``: frozen dataclass with ``.approved``, ``.args_to_run`` and ``.votes``.
+- Adapters (import them explicitly; each needs its framework): ``orchestra_client.langgraph.GraphReviewer``
+  (LangGraph / LangChain interrupts), ``orchestra_client.openai_agents.RunReviewer`` (OpenAI Agents SDK).
 - Errors: ``OrchestraError(status, detail, code)`` and ``Unauthorized`` (401), ``Forbidden`` (403),
   ``NotFound`` (404), ``Conflict`` (409), ``ValidationFailed`` (422), ``RateLimited`` (429,
   ``.retry_after`` seconds), ``ServerError`` (5xx), ``ConnectionFailed``, ``DecisionTimeout``.

@@ -105,6 +105,20 @@ class Proposal:
     def comment(self) -> str:
         return (self.decision or {}).get("comment") or ""
 
+    @property
+    def votes(self) -> list[dict]:
+        """Every vote cast on it, oldest first: ``{"reviewer", "verdict", "comment", "args",
+        "created_at"}`` (who edited the args and why, who approved); [] while pending."""
+        return list((self.decision or {}).get("votes") or [])
+
+    @property
+    def batch(self) -> str | None:
+        return self.raw.get("batch")
+
+    @property
+    def allowed_verdicts(self) -> list[str]:
+        return list(self.raw.get("allowed_verdicts") or [])
+
 
 def _json_default(value: Any):
     if isinstance(value, Decimal):
@@ -216,7 +230,10 @@ class OrchestraClient:
         ``fields`` are the ``ProposalIn`` fields: ``action`` and ``summary`` (required),
         ``resource``, ``args`` (dict), ``reasoning``, ``risk`` (low/medium/high/critical),
         ``confidence`` (0–1), ``cost_usd`` (USD), ``classification`` (public/internal/sensitive),
-        ``related_tasks`` (list of ids), ``callback_url``, ``expires_at`` (aware datetime or ISO 8601).
+        ``related_tasks`` (list of ids), ``callback_url``, ``expires_at`` (aware datetime or ISO 8601),
+        ``allowed_verdicts`` (subset of approve/reject/edit/answer the tool accepts), ``args_schema``
+        (JSON Schema of the tool's args; edits must keep it), ``batch`` (your id for proposals raised
+        together). ``action`` may be a dotted action type or the tool's own name (``delete_file``).
         An ``Idempotency-Key`` is always sent (a new uuid4 unless given), so a retry after a lost
         answer returns the same proposal instead of creating a second one. Raises
         ``ValidationFailed`` (422), ``Conflict`` (409, key reused with another body), ``Forbidden``
@@ -292,6 +309,31 @@ class OrchestraClient:
         if args is not None:
             body["args"] = args
         return Proposal.from_json(self._request("POST", f"{API}/proposals/{proposal_id}/decision", json_body=body))
+
+    def decide_many(self, decisions: Iterable[Mapping[str, Any]]) -> list[dict]:
+        """Reviewers: POST ``/api/v1/decisions``, several decisions in one request. Each item is
+        ``{"proposal_id", "verdict", "comment"?, "args"?, "supersede_conflicts"?}``; each proposal at
+        most once. Returns one result per item, in order: ``{"proposal_id", "ok", "status_code",
+        "proposal": Proposal | None, "error": dict | None}`` (a failed item does not stop the others)."""
+        data = self._request("POST", f"{API}/decisions", json_body={"decisions": [dict(d) for d in decisions]})
+        return [{**r, "proposal": Proposal.from_json(r["proposal"]) if r.get("proposal") else None}
+                for r in data["results"]]
+
+    def wait_all(self, proposal_ids: Iterable[str | uuid.UUID], timeout: float | None = None) -> list[Proposal]:
+        """Block until every proposal is decided; returns them in the order given. ``timeout`` is the
+        overall limit in seconds (None = forever); ``DecisionTimeout`` names the first one still pending."""
+        started = time.monotonic()
+        decided = []
+        for proposal_id in proposal_ids:
+            left = None if timeout is None else timeout - (time.monotonic() - started)
+            if left is not None and left <= 0:  # out of time: still return what is already decided
+                last = self.get(proposal_id)
+                if last.pending:
+                    raise DecisionTimeout(str(proposal_id), time.monotonic() - started, last)
+                decided.append(last)
+            else:
+                decided.append(self.wait(proposal_id, timeout=left))
+        return decided
 
     def inbox(self, *, status: str = "pending", limit: int = 50, offset: int = 0) -> list[Proposal]:
         """Reviewers: GET ``/api/v1/inbox/proposals``, proposals they may decide (default pending)."""

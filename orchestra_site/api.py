@@ -21,6 +21,7 @@ from governance.audit.api import router as audit_router
 from inbox.api import router as inbox_router
 from inbox.api_executions import router as inbox_executions_router
 from inbox.api_governance import router as inbox_governance_router
+from inbox.humanlayer.api import router as humanlayer_router
 from incidents.api import router as incidents_router
 
 from .errors import ApplicationError, RateLimited
@@ -140,6 +141,23 @@ def server_error(request, exc):
     logger.error("Internal Server Error: %s", request.path, exc_info=exc,
                  extra={"status_code": 500, "request": request})
     return api.create_response(request, error_body("Internal server error.", "server_error"), status=500)
+
+
+# The HumanLayer-compatible API (``/humanlayer/v1``, ``inbox.humanlayer``): its own OpenAPI, the same
+# error handlers, so its errors keep the one body too (the SDK raises with it).
+humanlayer_api = NinjaAPI(
+    title="Orchestra: HumanLayer-compatible API",
+    version="humanlayer-v1",
+    description="What the `humanlayer` Python SDK 0.7.9 calls, with an Orchestra agent token as "
+                "`HUMANLAYER_API_KEY` (see the README and `inbox.humanlayer`).",
+    urls_namespace="humanlayer",
+    docs_url="/docs",
+)
+humanlayer_api.add_router("/", humanlayer_router)
+for _exc_class, _handler in [(ApplicationError, application_error), (ValidationError, schema_error),
+                             (AuthenticationError, authentication_error), (HttpError, http_error),
+                             (Http404, not_found), (RequestDataTooBig, too_large), (Exception, server_error)]:
+    humanlayer_api.add_exception_handler(_exc_class, _handler)
 
 
 def route_not_found(request, *args, **kwargs):

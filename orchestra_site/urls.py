@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from .api import api_urls, route_not_found
+from .api import api_urls, humanlayer_api, route_not_found
 from .health import healthz, readyz
 from .metrics import metrics_view
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api_urls()),
     re_path(r"^api/", route_not_found),  # anything else under /api/: a JSON 404 in the error contract
+    path("humanlayer/v1/", humanlayer_api.urls),  # the humanlayer SDK's cloud API (inbox.humanlayer)
+    re_path(r"^humanlayer/", route_not_found),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("incidents.urls")),
     path("", include("inbox.urls")),

@@ -124,6 +124,11 @@
     const field = (name) => $(`[data-field="${name}"]`, row);
     row.dataset.id = p.id;
     row.dataset.risk = p.risk;
+    row.dataset.batch = p.batch || "";
+    const select = field("select");
+    if (select) select.value = p.id;
+    field("batch").hidden = !p.batch;
+    field("batch-id").textContent = (p.batch || "").length > 28 ? `${p.batch.slice(0, 27)}…` : (p.batch || "");
     const badge = field("risk");
     badge.className = `badge risk-${p.risk}`;
     badge.textContent = p.risk.charAt(0).toUpperCase() + p.risk.slice(1);
@@ -134,6 +139,9 @@
     field("action").textContent = p.action;
     field("resource").textContent = p.resource;
     field("summary").textContent = p.summary;
+    if (p.kind === "question") {  // a question is answered on its page: no approve in place
+      field("summary").prepend(Object.assign(document.createElement("span"), { className: "tag", textContent: "Question" }), " ");
+    }
     field("agent").textContent = p.agent;
     field("confidence").textContent = `${Math.round(p.confidence * 100)}%`;
     field("cost").textContent = money(p.cost_usd);
@@ -141,10 +149,12 @@
     age.dateTime = p.created_at;
     age.textContent = ago(p.created_at);
     // One button per row: approve in place, except high and critical risk, which open the review.
-    const risky = RISK_RANK[p.risk] <= RISK_RANK.high;
+    const risky = RISK_RANK[p.risk] <= RISK_RANK.high || p.kind === "question"
+      || (p.allowed_verdicts && p.allowed_verdicts.length > 0 && !p.allowed_verdicts.includes("approve"));
     const approve = field("approve");
     if (approve) approve.hidden = risky;
     field("review").hidden = Boolean(approve) && !risky;
+    if (p.kind === "question") field("review").textContent = "Answer";
     return row;
   }
 
@@ -156,6 +166,8 @@
       const rank = RISK_RANK[p.risk];
       before = $$("tr[data-id]", body).find((r) => RISK_RANK[r.dataset.risk] > rank) || null;
     }
+    const mates = p.batch ? $$("tr[data-id]", body).filter((r) => r.dataset.batch === p.batch) : [];
+    if (mates.length) before = mates[mates.length - 1].nextElementSibling;  // a batch stays together
     body.insertBefore(row, before);
     row.classList.add("fresh");
     $("#queue-empty").hidden = true;

@@ -167,8 +167,12 @@ def test_a_proposal_records_the_policy_and_version_that_routed_it(agent_client, 
     policy = PolicyFactory(name="Deploys", action_pattern="deploy.*", inbox=inbox)
     body = agent_client.post_json(P, proposal_body).json()
     assert body["inbox"] == "deploys" and body["policy"] == "Deploys"
-    assert body["policy_version"] == policy.history.latest().history_id
+    assert body["policy_version"] == policy.version == 1  # the policy's own version, not a history row id
     assert "Deploys" in body["routing_reason"] and body["quorum"] == 2
+    from governance.services import policy_update
+    policy_update(policy=policy, by=None, reason="tighter", priority=5)
+    body = agent_client.post_json(P, dict(proposal_body, summary="again")).json()
+    assert body["policy_version"] == 2
 
 
 def test_editing_a_policy_takes_effect_at_once(agent_client, proposal_body, platform):

@@ -41,17 +41,17 @@ def _database_url() -> str:
     return f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-@pytest.fixture(scope="module")
-def server(django_db_setup, django_db_blocker):
-    """``uvicorn --workers 2`` on a free port, on the test database, without a task cluster."""
+@contextlib.contextmanager
+def live_server(database_url: str, workers: int = 2):
+    """``uvicorn --workers N`` on a free port, on ``database_url``, without a task cluster; yields ``host:port``."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with django_db_blocker.unblock():
-        env = {**os.environ, "DATABASE_URL": _database_url(), "ORCHESTRA_LONG_POLL_RECHECK_SECONDS": "30"}
+    env = {**os.environ, "DATABASE_URL": database_url, "ORCHESTRA_LONG_POLL_RECHECK_SECONDS": "30"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "orchestra_site.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "2", "--log-level", "warning", "--timeout-graceful-shutdown", "2"],
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--timeout-graceful-shutdown",
+         "2"],
         cwd=settings.BASE_DIR, env=env, start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -70,6 +70,24 @@ def server(django_db_setup, django_db_blocker):
             proc.wait(timeout=10)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # leftover workers of its group
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, django_db_blocker):
+    """``uvicorn --workers 2`` on a free port, on the test database, without a task cluster."""
+    with django_db_blocker.unblock():
+        url = _database_url()
+    with live_server(url) as base:
+        yield base
+
+
+@pytest.fixture
+def fresh_server(transactional_db):
+    """A live ``uvicorn --workers 2`` for one test. Its processes cache content types (guardian checks by
+    their ids), which the database flushed after each test may number differently the first time: tests
+    whose reviewers act over HTTP get a server of their own."""
+    with live_server(_database_url()) as base:
+        yield base
 
 
 def post_proposal(base, token, **fields):

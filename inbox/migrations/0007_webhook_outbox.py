@@ -39,7 +39,7 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inbox', '0004_provenance'),
+        ('inbox', '0006_questions'),
         ('django_q', '0018_task_success_index'),
     ]
 

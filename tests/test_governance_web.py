@@ -45,7 +45,7 @@ def test_the_proposal_page_names_the_routing_policy_its_version_and_why(web, ali
     pid = agent_client.post_json(P, proposal_body).json()["id"]
     version = Proposal.objects.get(pk=pid).policy_version
     html = web(alice).get(f"/proposals/{pid}/").content.decode()
-    assert policy.name in html and f"version {version}" in html
+    assert policy.name in html and f"v{version} of this policy" in html and version == policy.version
     assert Proposal.objects.get(pk=pid).routing_reason.split(";")[0] in html
 
 

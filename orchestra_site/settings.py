@@ -238,12 +238,16 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # uvicorn learns the scheme from X-Forwarded-Proto of the proxies in --forwarded-allow-ips
 # (FORWARDED_ALLOW_IPS); under WSGI set SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO instead, and only
 # when the proxy always sets that header itself.
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
+# "Served under a real host name" is what turns the HTTPS defaults on: a production-mode process that
+# only answers on loopback (a trial, the contract checks, a sidecar) is left on plain HTTP.
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "testserver"}
+PUBLIC = PRODUCTION and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PUBLIC)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SESSION_COOKIE_SECURE)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PUBLIC)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if PUBLIC else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PUBLIC)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 if _proxy_header := env.str("SECURE_PROXY_SSL_HEADER", default=""):
     SECURE_PROXY_SSL_HEADER = (_proxy_header, "https")

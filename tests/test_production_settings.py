@@ -50,3 +50,10 @@ def test_production_defaults_are_the_safe_ones(tmp_path):
     done = manage(tmp_path, "shell", "-c", code, SECRET_KEY_FALLBACKS="old-key-1,old-key-2", **OPERATOR)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[-2] == "True True True 31536000 json ['old-key-1', 'old-key-2']"
+
+
+def test_a_loopback_only_production_process_stays_on_plain_http(tmp_path):
+    code = "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE)"
+    done = manage(tmp_path, "shell", "-c", code, SECRET_KEY=OPERATOR["SECRET_KEY"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "False False"

@@ -77,10 +77,11 @@ def voted(p: Proposal, reviewer, verdict: str, comment: str, args) -> None:
            outcome={"quorum": p.quorum, "status": p.status})
 
 
-def decided(p: Proposal, reviewer, verdict: str, comment: str) -> None:
-    """The decision, with the deciding vote (``verdict``, ``comment``) and the earlier votes' verdicts."""
+def decided(p: Proposal, reviewer, verdict: str, comment: str, votes) -> None:
+    """The decision, with the deciding vote (``verdict``, ``comment``) and the earlier ``votes``' verdicts
+    (``votes``: the proposal's, their reviewers loaded)."""
     who = reviewer.get_username() if reviewer is not None else "policy"
-    earlier = [f"{v.reviewer.get_username()}: {v.verdict}" for v in p.votes.select_related("reviewer")
+    earlier = [f"{v.reviewer.get_username()}: {v.verdict}" for v in votes
                if v.reviewer_id != getattr(reviewer, "pk", None)]
     record(p, AuditAction.DECISION, f"{p.action} {p.resource} {p.get_status_display().lower()} by {who}".strip(),
            actor=reviewer, decision=verdict, reasoning=comment, options_considered=earlier,

@@ -18,7 +18,6 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from governance.models import Agent
 from orchestra_site.errors import Conflict, InvalidInput
 from orchestra_site.formats import change_reason
 
@@ -105,10 +104,11 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
                             args=args if rule.needs_args else None)
         if rule.needs_args:
             locked.final_args = args
-        if not rule.approves or _quorum_reached(locked):
+        votes = list(locked.votes.select_related("reviewer").order_by("created_at", "id"))  # this one included
+        if not rule.approves or _quorum_reached(locked, votes):
             if rule.approves:  # first, while the row is still pending: a decided proposal is immutable
                 _settle_conflicts(locked, reviewer, supersede=supersede_conflicts)
-            _decide(locked, reviewer, rule, verdict, comment)
+            _decide(locked, reviewer, rule, verdict, comment, votes)
         else:
             locked._change_reason = change_reason(f"{verdict} by {reviewer.get_username()} (awaiting quorum)")
             locked.save()
@@ -117,18 +117,18 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
     return Proposal.objects.select_related(*RELATED).get(pk=locked.pk)
 
 
-def _quorum_reached(p: Proposal) -> bool:
-    votes = list(p.votes.order_by("created_at", "id"))
+def _quorum_reached(p: Proposal, votes: list[Vote]) -> bool:
+    """``votes``: all of ``p``'s, oldest first; ``p.agent`` loaded (its owner may not be the independent one)."""
     last_edit = max((i for i, v in enumerate(votes) if v.verdict == "edit"), default=0)
     approvals = [v for v in votes[last_edit:] if v.verdict in ("approve", "edit")]
     editors = {v.reviewer_id for v in votes if v.verdict == "edit"}
-    owner = Agent.objects.filter(pk=p.agent_id).values_list("owner_id", flat=True).first()
+    owner = p.agent.owner_id
     independent = [v for v in approvals if v.reviewer_id not in editors and v.reviewer_id != owner]
     return len(approvals) >= p.quorum and bool(independent)
 
 
-def _decide(p: Proposal, reviewer, rule: Verdict, verdict: str, comment: str) -> None:
-    edited = p.votes.filter(verdict="edit").exists()
+def _decide(p: Proposal, reviewer, rule: Verdict, verdict: str, comment: str, votes: list[Vote]) -> None:
+    edited = any(v.verdict == "edit" for v in votes)
     p.status = Status.EDITED if rule.approves and edited else rule.status
     p.decided_by, p.decided_at = reviewer, timezone.now()
     p.decision_comment = comment or ""
@@ -138,7 +138,7 @@ def _decide(p: Proposal, reviewer, rule: Verdict, verdict: str, comment: str) ->
         audit.bind_approval(p, p.decided_at)
     p._change_reason = change_reason(f"{verdict} by {reviewer.get_username()}")
     p.save()
-    audit.decided(p, reviewer, verdict, comment)
+    audit.decided(p, reviewer, verdict, comment, votes)
     after_decision(p)
 
 

@@ -89,7 +89,7 @@ def test_a_failing_event_write_leaves_no_change(agent, alice, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("audit storage unavailable")
 
-    monkeypatch.setattr("governance.audit.record.AuditSeal.objects.bulk_create", broken)
+    monkeypatch.setattr("governance.audit.record._event", broken)
     with pytest.raises(RuntimeError, match="audit storage"):
         services.proposal_decide(proposal=p, reviewer=alice, verdict="reject", comment="no")
     p.refresh_from_db()

@@ -136,14 +136,15 @@ def test_for_decision_drops_view_only_grants(thirty_inbox_reviewer, django_asser
     assert len(decidable) == 18
 
 
-def test_deciding_checks_cost_five_queries_at_most(alice, agent, django_assert_max_num_queries):
+def test_deciding_checks_cost_six_queries_at_most(alice, agent, django_assert_max_num_queries):
     """``access_proposal(for_decision=True)`` for a reviewer as a request sees it: the proposal, the
     user's and groups' global permissions (ModelBackend), and the object permissions on the inbox once
-    (one guardian checker per user object, reused for view and decide)."""
+    (one guardian checker per user object, reused for view and decide); and one indexed lookup of the
+    proposal's link (``inbox.hooks``: is it an incident's remediation, which its commander decides?)."""
     from inbox import permissions
     from tests.conftest import PROPOSAL
 
     proposal = services.proposal_submit(agent=agent, data=dict(PROPOSAL))[0]
     user = fresh(alice)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         permissions.access_proposal(user, proposal.pk, for_decision=True)

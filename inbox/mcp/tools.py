@@ -113,7 +113,8 @@ def build_server(*, token: str | None = None) -> MCPServer:
         get_decision does. Still `pending` at the timeout: call again."""
         me = await caller(ctx)
         proposal = await _run(lambda: _fresh(permissions.access_proposal(me, proposal_id)))
-        return proposal_out(await _wait(proposal, timeout))
+        waited = await _wait(proposal, timeout)
+        return await _run(proposal_out, waited)  # its votes are read from the database: not on the event loop
 
     @server.tool()
     async def list_my_proposals(

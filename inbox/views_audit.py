@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from governance.audit import selectors as audit
 from governance.audit.alerts import alert_acknowledge
-from governance.audit.models import AuditAction, AuditAlert, AuditClassification
+from governance.audit.models import AuditAction, AuditClassification
 from orchestra_site.errors import InvalidInput
 
 from . import permissions
@@ -74,10 +74,10 @@ def workflow_trace(request, workflow):
 @reviewer_view
 def alerts(request):
     scope = permissions.access_audit(request.user)
-    qs = AuditAlert.objects.all() if scope is None else AuditAlert.objects.filter(domain__in=scope)
+    recent = audit.alerts_in_scope(scope).filter(acknowledged_at__isnull=False).select_related("acknowledged_by")
     return page(request, "inbox/alerts.html", {
         "open_alerts": list(audit.open_alerts(scope)[:200]),
-        "recent": list(qs.filter(acknowledged_at__isnull=False).select_related("acknowledged_by")[:50]),
+        "recent": list(recent[:50]),
     })
 
 

@@ -144,7 +144,11 @@ def workflow_trace(scope: set[str] | None, *, workflow: str = "", proposal_ids=(
     return list(qs.filter(match).order_by("timestamp", "id")[:limit])
 
 
+def alerts_in_scope(scope: set[str] | None) -> QuerySet[AuditAlert]:
+    """Alerts within ``scope`` (domain slugs, None = all), newest first."""
+    return AuditAlert.objects.all() if scope is None else AuditAlert.objects.filter(domain__in=scope)
+
+
 def open_alerts(scope: set[str] | None) -> QuerySet[AuditAlert]:
-    """Unacknowledged alerts within ``scope`` (domain slugs, None = all), newest first."""
-    qs = AuditAlert.objects.filter(acknowledged_at__isnull=True)
-    return qs if scope is None else qs.filter(domain__in=scope)
+    """Unacknowledged alerts within ``scope``, newest first."""
+    return alerts_in_scope(scope).filter(acknowledged_at__isnull=True)

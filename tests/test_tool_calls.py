@@ -1,5 +1,7 @@
 """What a tool call says about itself, over the native API and the pages: framework tool names as
 actions, the verdicts its tool accepts, the JSON Schema of its args, and every vote in the decision."""
+import time
+
 import pytest
 
 from governance import services as governance_services
@@ -91,6 +93,35 @@ def test_a_broken_args_schema_is_refused(agent_client):
     r = submit(agent_client, action="delete_file", args={"path": "/tmp/a"}, args_schema={"type": "strng"})
     assert r.status_code == 422
     assert (r.json()["field"], r.json()["code"]) == ("args_schema", "invalid_schema")
+
+
+def test_an_args_schema_regex_cannot_burn_the_servers_cpu(agent_client):
+    """``^(a+)+$`` against 50,000 a's and a b backtracks for ever on Python's ``re``; the agent's
+    schema runs on a linear-time engine, so the answer is an ordinary 422 at once."""
+    evil = {"type": "object", "properties": {"s": {"type": "string", "pattern": "^(a+)+$"}}}
+    started = time.monotonic()
+    r = submit(agent_client, action="delete_file", args={"s": "a" * 50_000 + "b"}, args_schema=evil)
+    assert r.status_code == 422 and r.json()["field"] == "args.s"
+    assert len(r.json()["detail"]) <= 400  # the message quotes the value, cut short
+    assert time.monotonic() - started < 5  # not a timing test: without the guard this never returns
+    assert submit(agent_client, action="delete_file", args={"s": "aaa"}, args_schema=evil).status_code == 201
+
+
+@pytest.mark.parametrize("schema, why", [
+    ({"type": "string", "pattern": "^(?=admin).*"}, "lookaround"),
+    ({"type": "object", "patternProperties": {"(a)\\1": {}}}, "backreference"),
+    ({"$ref": "http://169.254.169.254/latest/meta-data"}, "remote reference"),
+    ({"type": "string", "pattern": "(a"}, "broken regex"),
+])
+def test_an_args_schema_the_server_will_not_run_is_invalid(agent_client, schema, why):
+    r = submit(agent_client, action="delete_file", args={"path": "/tmp/a"}, args_schema=schema)
+    assert r.status_code == 422, why
+    assert (r.json()["field"], r.json()["code"]) == ("args_schema", "invalid_schema"), why
+
+
+def test_a_missing_required_arg_is_named(agent_client):
+    r = submit(agent_client, action="delete_file", args={}, args_schema=SCHEMA)
+    assert r.status_code == 422 and r.json()["field"] == "args.path"
 
 
 def test_proposed_args_must_keep_the_args_schema(agent_client):

@@ -46,7 +46,6 @@ VERDICTS = {
 }
 
 
-QUESTION_VERDICTS = ("answer", "reject")  # a question (``Proposal.Kind.QUESTION``) has nothing to approve
 
 
 def _check_verdict(verdict: str, comment: str, args) -> Verdict:
@@ -84,7 +83,7 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
     tool's ``args_schema`` or the action type's contract; see ``inbox.tool_calls``).
     """
     rule = _check_verdict(verdict, comment, args)
-    if proposal.kind == Proposal.Kind.QUESTION and verdict not in QUESTION_VERDICTS:
+    if proposal.kind == Proposal.Kind.QUESTION and verdict not in tool_calls.QUESTION_VERDICTS:
         raise InvalidInput("A question is answered (verdict `answer`) or declined (`reject`), with a comment.",
                            field="verdict")
     tool_calls.check_verdict(proposal, verdict)

@@ -35,6 +35,11 @@ class ProposalIn(InputSchema):
     Unknown fields are refused (422), and so is text containing a NUL character (U+0000), anywhere."""
 
     action: str = ActionName
+    kind: choices(Proposal.Kind) = Field(
+        "action", description="`action` (default): an action for a human to approve. `question`: a free-text "
+                              "question for a human (LangGraph `interrupt(\"…\")`, an MCP elicitation): it is "
+                              "answered (verdict `answer`, the reply in the decision's `comment`) or declined "
+                              "(`reject`), never auto-approved; `allowed_verdicts` may then name only those two.")
     summary: str = Field(..., min_length=1, max_length=500, description="One line a reviewer reads first.")
     resource: str = Field("", max_length=255, description="What it acts on, e.g. `service:payments`. Default empty.")
     args: dict[str, Any] = Field(default_factory=dict, description="Arguments of the action (JSON object). Default {}.")

@@ -32,6 +32,7 @@ from orchestra_site.errors import InvalidInput
 from .models import Proposal
 
 VERDICTS = ("approve", "reject", "edit", "answer")
+QUESTION_VERDICTS = ("answer", "reject")  # a question has nothing to approve or edit
 ACTION_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$"
 BATCH_PATTERN = ACTION_PATTERN
 REGEX_SIZE_LIMIT = 256 * 1024  # bytes of one compiled pattern (and of its DFA cache)
@@ -55,7 +56,13 @@ def check_verdict(p: Proposal, verdict: str) -> None:
 
 def validate_proposed(data: dict) -> None:
     """Check a would-be proposal's ``args`` (the ``ProposalIn`` fields in ``data``) against its
-    ``args_schema`` and its action type's contract. Raises ``InvalidInput`` (422)."""
+    ``args_schema`` and its action type's contract, and a question's ``allowed_verdicts`` (answer and
+    reject only: field ``allowed_verdicts``, code ``verdict_not_allowed``). Raises ``InvalidInput`` (422)."""
+    if data.get("kind") == Proposal.Kind.QUESTION:
+        extra = [v for v in data.get("allowed_verdicts") or () if v not in QUESTION_VERDICTS]
+        if extra:
+            raise InvalidInput(f"A question is answered or declined; it cannot allow {', '.join(extra)}.",
+                               field="allowed_verdicts", code="verdict_not_allowed")
     _validate(data["action"], data.get("args_schema"), data.get("args") or {})
 
 

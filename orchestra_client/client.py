@@ -87,6 +87,11 @@ class Proposal:
         return self.status == "edited_and_approved"
 
     @property
+    def kind(self) -> str:
+        """``action`` (to approve) or ``question`` (to answer: the reply is ``decision["comment"]``)."""
+        return self.raw.get("kind", "action")
+
+    @property
     def args(self) -> dict:
         """The arguments the agent proposed."""
         return self.raw.get("args") or {}
@@ -231,6 +236,7 @@ class OrchestraClient:
         ``resource``, ``args`` (dict), ``reasoning``, ``risk`` (low/medium/high/critical),
         ``confidence`` (0–1), ``cost_usd`` (USD), ``classification`` (public/internal/sensitive),
         ``related_tasks`` (list of ids), ``callback_url``, ``expires_at`` (aware datetime or ISO 8601),
+        ``kind`` (``action``, or ``question`` for a free-text question answered with verdict answer),
         ``allowed_verdicts`` (subset of approve/reject/edit/answer the tool accepts), ``args_schema``
         (JSON Schema of the tool's args; edits must keep it), ``batch`` (your id for proposals raised
         together). ``action`` may be a dotted action type or the tool's own name (``delete_file``).

@@ -101,8 +101,8 @@ class BatchReview:
     def _submit(self, call: ToolCall, batch: str) -> Proposal | Outcome:
         fields = {**self.defaults, **self.per_tool.get(call.name, {})}
         if call.question is not None:
-            fields.update(action=self.question_action, summary=_cut(call.question), args=call.args,
-                          allowed_verdicts=["answer"])
+            fields.update(kind="question", action=self.question_action, summary=_cut(call.question),
+                          args=call.args, allowed_verdicts=["answer"])
         else:
             fields.update(action=self.actions.get(call.name, call.name), summary=_cut(summary_of(call)),
                           args=call.args, allowed_verdicts=list(call.allowed))

@@ -184,6 +184,15 @@ class CountingGraph:
     def get_state(self, config):
         return self.graph.get_state(config)
 
+    async def ainvoke(self, graph_input, config, **kwargs):
+        from langgraph.types import Command
+
+        self.resumes += isinstance(graph_input, Command)
+        return await self.graph.ainvoke(graph_input, config, **kwargs)
+
+    async def aget_state(self, config):
+        return await self.graph.aget_state(config)
+
 
 def test_langchain_hitl_agent_gets_approve_edit_and_reject_on_parallel_tool_calls_one_batch_each(
         agent_api, reviewer, second_reviewer):
@@ -313,7 +322,11 @@ def test_agent_inbox_interrupts_of_parallel_branches_are_one_batch_answered_with
     assert graph.resumes == 1
 
 
-def test_per_call_approvals_and_free_text_questions(agent_api, reviewer):
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+def test_per_call_approvals_and_free_text_questions(agent_api, reviewer, mode):
+    """Sync ``invoke`` and async ``ainvoke`` alike; the free-text question is a ``kind: question``."""
+    import asyncio
+
     from orchestra_client.langgraph import GraphReviewer
 
     def value(name):
@@ -323,11 +336,15 @@ def test_per_call_approvals_and_free_text_questions(agent_api, reviewer):
         return "Which region should I deploy to?"
     record = []
     graph = CountingGraph(two_branch_graph(value, record))
-    config = {"configurable": {"thread_id": "q"}}
-    run = InThread(lambda: GraphReviewer(agent_api).invoke(graph, {"answers": []}, config))
+    config = {"configurable": {"thread_id": f"q-{mode}"}}
+    if mode == "invoke":
+        run = InThread(lambda: GraphReviewer(agent_api).invoke(graph, {"answers": []}, config))
+    else:
+        run = InThread(lambda: asyncio.run(GraphReviewer(agent_api).ainvoke(graph, {"answers": []}, config)))
     batch = next_batch(reviewer, 2, set(), run)
     question = batch["agent.question"]
     assert question.allowed_verdicts == ["answer"] and question.summary == "Which region should I deploy to?"
+    assert (question.kind, batch["rm"].kind) == ("question", "action")
     decide_all(reviewer, {"proposal_id": batch["rm"].id, "verdict": "reject", "comment": "Not today"},
                {"proposal_id": question.id, "verdict": "answer", "comment": "eu-west-1"})
     run.result()

@@ -3,6 +3,8 @@
 - Every operation is fuzzed as an agent and as a reviewer (an admin, who may do everything), with
   valid and invalid data. A generated proposal id that is a well-formed UUID is swapped for a fresh
   pending proposal, so decisions, escalations and reads reach the database instead of a 404.
+- The HumanLayer-compatible API (``/humanlayer/v1``, its own schema) is fuzzed as the agent whose
+  token the SDK carries.
 - The stateful phase then follows the schema's links (a proposal's ``id`` to read, wait for, decide
   and escalate it), each call with the token its route takes; every scenario starts from the same
   database (its writes are rolled back).
@@ -38,6 +40,8 @@ AGENT_ROUTES = {"inbox_api_submit_proposal", "inbox_api_list_own_proposals", "in
 
 # Loaded once at collection, over WSGI (the schema route touches no database).
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
+# The HumanLayer-compatible API has its own schema; every route takes the agent's token.
+humanlayer_schema = schemathesis.openapi.from_wsgi("/humanlayer/v1/openapi.json", application)
 
 
 @pytest.fixture(autouse=True)
@@ -93,6 +97,12 @@ def test_no_input_from_an_agent_is_a_server_error(case, world):
 def test_no_input_from_a_reviewer_is_a_server_error(case, world):
     _on_a_real_proposal(case, world)
     case.call_and_validate(headers={"Authorization": f"Bearer {world['reviewer']}"}, checks=CHECKS)
+
+
+@humanlayer_schema.parametrize()
+@FUZZ
+def test_no_input_to_the_humanlayer_api_is_a_server_error(case, world):
+    case.call_and_validate(headers={"Authorization": f"Bearer {world['agent']}"}, checks=CHECKS)
 
 
 def test_no_sequence_of_calls_is_a_server_error(world):

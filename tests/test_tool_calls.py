@@ -166,3 +166,21 @@ def test_the_decision_carries_every_vote_with_who_and_why(agent_client, alice_cl
     assert agent_client.get(P).json()["items"][0]["decision"]["votes"] == votes
     assert agent_client.get(f"{P}/{p['id']}/wait?timeout=0").json()["decision"]["votes"] == votes
 
+
+
+def test_a_native_question_is_answered_never_approved(agent_client, alice_client):
+    """``kind: question`` over the native API (what the LangGraph adapter sends for a free-text
+    ``interrupt``): never auto-approved, answered with a comment, approve refused."""
+    r = submit(agent_client, kind="question", action="agent.question", summary="Which region?", risk="low",
+               confidence=1.0)
+    assert r.status_code == 201 and (r.json()["kind"], r.json()["status"]) == ("question", "pending")
+    assert decide(alice_client, r.json()["id"], verdict="approve").status_code == 422
+    answered = decide(alice_client, r.json()["id"], verdict="answer", comment="eu-west-1")
+    assert answered.status_code == 200 and answered.json()["decision"]["comment"] == "eu-west-1"
+
+
+def test_a_question_cannot_allow_approve(agent_client):
+    r = submit(agent_client, kind="question", action="agent.question", allowed_verdicts=["approve", "answer"])
+    assert r.status_code == 422
+    assert (r.json()["field"], r.json()["code"]) == ("allowed_verdicts", "verdict_not_allowed")
+    assert submit(agent_client, kind="riddle").json()["field"] == "kind"

@@ -160,7 +160,7 @@ def _settle_conflicts(p: Proposal, reviewer, *, supersede: bool) -> None:
                   .select_for_update(no_key=True, skip_locked=True, of=("self",)).order_by("created_at"))
     if rivals:
         p.conflicts_with.add(*rivals)  # the record says what it superseded or left
-    decides: dict = {}  # inbox id -> may ``reviewer`` decide there (one permission check per inbox)
+    decides = permissions.decidable(reviewer, rivals)  # an incident's remediation: only its commander
     superseded, left, now = [], [], timezone.now()
     for other in rivals:
         why = _left_pending_because(other, reviewer, supersede, decides)
@@ -197,9 +197,7 @@ def _summary(superseded: list, left: list, busy: int) -> str:
 
 def _left_pending_because(other: Proposal, reviewer, supersede: bool, decides: dict) -> str | None:
     """Why approving may not supersede ``other``, or None when it does."""
-    if other.inbox_id not in decides:
-        decides[other.inbox_id] = other.inbox is not None and permissions.can_decide(reviewer, other.inbox)
-    if not decides[other.inbox_id]:
+    if not decides[other.pk]:
         return f"outside {reviewer.get_username()}'s authority"
     if other.is_frozen:
         return "frozen"

@@ -11,7 +11,10 @@ never imports them.
   auto-approval policy did not allow;
 - ``linked(proposal, target)``: record the link, inside the submission's transaction;
 - ``access(principal, proposal)``: who may see and decide a linked proposal: ``(view, decide)``, or
-  None to leave the inbox's own rules in force.
+  None to leave the inbox's own rules in force; ``access_many(principal, proposals)`` the same for
+  several at once, ``{proposal id: (view, decide)}`` for the linked ones only (one query, not one each);
+- ``decided(proposals)``: proposals just left ``pending`` (decided by a reviewer, superseded by a
+  rival's approval, expired), inside the deciding transaction; the handler picks out its own.
 
 ``DemoExtension``: more demo data (``seed``, called at the end of ``manage.py seed_demo``) and
 scripted demo actors run beside the fleet (``run(base_url, tokens, stop, emit)`` in a thread;
@@ -29,6 +32,8 @@ class ProposalLinks:
     route: Callable[[Any, Any, Any], None]
     linked: Callable[[Any, Any], None]
     access: Callable[[Any, Any], tuple[bool, bool] | None]
+    access_many: Callable[[Any, list], dict] | None = None
+    decided: Callable[[list], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,24 @@ def links(name: str) -> ProposalLinks | None:
 
 def demos() -> list[DemoExtension]:
     return list(_registry.demos.values())
+
+
+def proposals_decided(proposals: list) -> None:
+    """Inside the deciding transaction: tell every link handler that ``proposals`` left ``pending``."""
+    for handler in _registry.links.values():
+        if handler.decided is not None:
+            handler.decided(proposals)
+
+
+def proposals_access(principal, proposals: list) -> dict:
+    """``{proposal id: (may view, may decide)}`` for those of ``proposals`` a link handler answers for."""
+    answers: dict = {}
+    for handler in _registry.links.values():
+        if handler.access_many is not None:
+            answers.update(handler.access_many(principal, proposals))
+        else:
+            answers.update({p.pk: a for p in proposals if (a := handler.access(principal, p)) is not None})
+    return answers
 
 
 def proposal_access(principal, proposal) -> tuple[bool, bool] | None:

@@ -9,7 +9,7 @@ from django.db import transaction
 from orchestra_site.errors import ProposalAlreadyDecided
 from orchestra_site.formats import timestamp
 
-from . import events, metrics, outbox
+from . import events, hooks, metrics, outbox
 from .models import Proposal
 
 
@@ -22,11 +22,13 @@ def already_decided(p: Proposal) -> ProposalAlreadyDecided:
 
 
 def after_decisions(proposals: list[Proposal]) -> None:
-    """Inside the deciding transaction: owe each decided proposal's agent its callback, and announce
-    the decisions live after the commit."""
+    """Inside the deciding transaction: owe each decided proposal's agent its callback, tell the apps
+    that link proposals to their things (``hooks.proposals_decided``: an incident's timeline), and
+    announce the decisions live after the commit."""
     if not proposals:
         return
     outbox.webhooks_owe(proposals)
+    hooks.proposals_decided(proposals)
     decided = list(proposals)
     transaction.on_commit(lambda: [events.announce(p, "proposal.decided") for p in decided])
     transaction.on_commit(lambda: metrics.observe_decisions(decided))

@@ -65,6 +65,23 @@ def access_proposal(principal, proposal_id, *, for_decision: bool = False) -> Pr
     return proposal
 
 
+def decidable(principal, proposals: list[Proposal]) -> dict:
+    """``{proposal id: may principal decide it}`` for several proposals at once (the rivals an approval
+    may supersede): a linked proposal by its link's rule (an incident's remediation: its commander), any
+    other by its inbox. One query per link handler plus one permission check per inbox, however many."""
+    linked = hooks.proposals_access(principal, proposals)
+    per_inbox: dict = {}
+    answers = {}
+    for p in proposals:
+        if p.pk in linked:
+            answers[p.pk] = linked[p.pk][1]
+            continue
+        if p.inbox_id not in per_inbox:
+            per_inbox[p.inbox_id] = p.inbox is not None and can_decide(principal, p.inbox)
+        answers[p.pk] = per_inbox[p.inbox_id]
+    return answers
+
+
 def may(principal, operation: str, obj=None) -> bool:
     """Answer ``operation`` (view, decide, escalate, suspend, edit_policy, view_governance) on ``obj``
     (a Proposal, an Inbox, an Agent or a Domain) for any principal: the authorization test's one door."""

@@ -19,6 +19,10 @@ ordinary events. A repeated event is harmless (pages update a row in place; a lo
 proposal), and a missed one is covered by the long-poll's periodic re-read
 (``ORCHESTRA_LONG_POLL_RECHECK_SECONDS``) and the pages' re-sync after a dropped socket.
 
+Other apps' changes: an app above the inbox whose pages also listen here (the incident boards and war
+rooms) registers its own look with ``register_look(look)``; ``look(since)`` runs in the same worker
+thread, on the same schedule and window, after the proposals' look, and announces its own changes.
+
 Commit lag: ``updated_at`` is stamped before the writing transaction commits, so each look reaches
 ``LOOKBACK`` further back than the previous one (never before the watcher started) and skips
 versions already announced. A change whose transaction stays open longer than that is left to those
@@ -52,6 +56,14 @@ class _State:
 
 
 _state = _State()
+_looks: list = []  # other apps' looks: callables (since) -> None, run after the proposals' look
+
+
+def register_look(look) -> None:
+    """Add an app's look (``look(since)``: announce here what changed after ``since`` and was not
+    announced here); call from ``AppConfig.ready``. Registering the same callable twice is a no-op."""
+    if look not in _looks:
+        _looks.append(look)
 
 
 def needed() -> bool:
@@ -100,6 +112,11 @@ def look_once(since):
         fresh = [pk for pk, at in rows if not events.announced_here(pk, at)]
         if fresh:
             _announce(fresh)
+        for look in _looks:
+            try:
+                look(since)
+            except Exception:  # one app's failed look must not stop the others
+                log.exception("change watcher: %s failed", getattr(look, "__qualname__", look))
         nxt = now - LOOKBACK
         if len(rows) == BATCH:
             nxt = min(nxt, rows[-1][1] - timedelta(microseconds=1))

@@ -7,16 +7,16 @@ class IncidentsConfig(AppConfig):
 
     def ready(self):
         # The inbox never imports incidents: remediations (proposals with "incident") and the demo
-        # scenario are registered with its hooks, and decisions reach the timeline by post_save.
-        from django.db.models.signals import post_save
-
+        # scenario are registered with its hooks (decisions reach the timeline through ``decided``).
         from inbox import hooks
-        from inbox.models import Proposal
+        from inbox import watcher as change_watcher
 
         from . import demo, remediation
+        from . import watcher as incidents_watcher
 
         hooks.register_links(hooks.ProposalLinks(
             name="incident", resolve=remediation.resolve, route=remediation.route, linked=remediation.linked,
-            access=remediation.access))
+            access=remediation.access, access_many=remediation.access_many,
+            decided=remediation.decided))
         hooks.register_demo(demo.EXTENSION)
-        post_save.connect(remediation.on_proposal_saved, sender=Proposal, dispatch_uid="incidents.remediation_decided")
+        change_watcher.register_look(incidents_watcher.look_once)  # without Redis: other processes' changes

@@ -58,6 +58,12 @@ class MergeForm(forms.Form):
     reason = forms.CharField(max_length=2000, required=False)
 
 
+class RelateForm(forms.Form):
+    other = forms.UUIDField()
+    reason = forms.CharField(max_length=2000, required=False)
+    remove = forms.BooleanField(required=False)
+
+
 class SplitForm(forms.Form):
     title = forms.CharField(max_length=200)
     severity = forms.ChoiceField(choices=SEVERITIES)

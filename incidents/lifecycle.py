@@ -242,6 +242,26 @@ def incident_merge(*, incident: Incident, into: Incident, by, reason: str = "") 
     return dst
 
 
+def incident_relate(*, incident: Incident, other: Incident, by, reason: str = "", related: bool = True) -> Incident:
+    """Mark ``incident`` and ``other`` as related (``related=False``: no longer related). The link is
+    symmetric: both war rooms list it and both timelines get a line; one audit event. Relating what is
+    already related (or unrelating what is not) changes nothing and writes nothing. Raises
+    ``InvalidInput`` (field ``other``) for the incident itself."""
+    if incident.pk == other.pk:
+        raise InvalidInput("An incident is not related to itself.", field="other")
+    with transaction.atomic():
+        if incident.related.filter(pk=other.pk).exists() == related:
+            return incident
+        (incident.related.add if related else incident.related.remove)(other)
+        verb = "related to" if related else "no longer related to"
+        for one, two in ((incident, other), (other, incident)):
+            text = f"{verb} {two.reference} ({two.title})" + (f": {reason}" if reason else "")
+            record.entry(one, EntryKind.LINK, text, actor=by, data={"incident": str(two.pk), "related": related})
+        record.audit(incident, f"{verb} {other.reference} by {by.get_username()}", actor=by, reasoning=reason,
+                     decision="related" if related else "unrelated")
+    return incident
+
+
 def incident_split(*, incident: Incident, title: str, resource: str, symptom: str, severity: str, by,
                    reason: str = "") -> Incident:
     """Split off a new incident (``investigating``, commanded by ``by``) for what turned out to be a

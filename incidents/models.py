@@ -150,7 +150,8 @@ class Incident(models.Model):
     class Meta:
         ordering = ["-reported_at"]
         permissions = [("command_incident", "Is the incident's commander: decides its remediations")]
-        indexes = [models.Index(fields=["status", "severity", "target_due_at"], name="incident_board")]
+        indexes = [models.Index(fields=["status", "severity", "target_due_at"], name="incident_board"),
+                   models.Index(fields=["updated_at"], name="incident_updated")]  # incidents.watcher
         constraints = [models.UniqueConstraint(fields=["group_key"], condition=models.Q(group_key__isnull=False),
                                                name="incident_one_open_group")]
 
@@ -221,6 +222,7 @@ class EntryKind(models.TextChoices):
     UPDATE = "update", "Status update"
     ESCALATION = "escalation", "Escalation"
     MERGE = "merge", "Merge or split"
+    LINK = "link", "Related incident"
     EDIT = "edit", "Edit"
 
 
@@ -243,7 +245,8 @@ class TimelineEntry(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["incident", "-at"], name="timeline_newest")]
+        indexes = [models.Index(fields=["incident", "-at"], name="timeline_newest"),
+                   models.Index(fields=["at"], name="timeline_at")]  # incidents.watcher
 
     def __str__(self):
         return f"{self.kind} {self.at:%H:%M:%S} {self.summary[:60]}"

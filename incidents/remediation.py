@@ -15,12 +15,11 @@ The inbox does not know incidents; ``IncidentsConfig.ready`` registers these fun
   commander is decided by the commander alone (not a responder, not the inbox's reviewers) while it
   stays at the first-line level; once escalated (SLA, by hand) that level's reviewers decide.
 
-A decision, whoever takes it, lands on the timeline through ``on_proposal_saved`` (post_save of the
-proposal, inside the decision's transaction; once per remediation, by a conditional UPDATE).
+A decision, whoever takes it, lands on the timeline through ``decided`` (``ProposalLinks.decided``,
+inside the deciding transaction; once per remediation, by a conditional UPDATE): a reviewer's or the
+commander's decision, a supersession by a rival's approval, an expiry.
 """
 import uuid
-
-from django.db import transaction
 
 from governance import permissions as governance
 from governance.models import Agent, Level, Policy
@@ -88,9 +87,19 @@ def access(principal, proposal) -> tuple[bool, bool] | None:
     if not governance.is_reviewer(principal):
         return None
     remediation = Remediation.objects.select_related("incident").filter(proposal_id=proposal.pk).first()
-    if remediation is None:
-        return None
-    incident = remediation.incident
+    return None if remediation is None else _access(principal, proposal, remediation.incident, remediation)
+
+
+def access_many(principal, proposals) -> dict:
+    """``access`` for several proposals in one query: ``{proposal id: (view, decide)}`` of the remediations."""
+    if not governance.is_reviewer(principal) or not proposals:
+        return {}
+    by_id = {p.pk: p for p in proposals}
+    return {r.proposal_id: _access(principal, by_id[r.proposal_id], r.incident, r)
+            for r in Remediation.objects.select_related("incident").filter(proposal_id__in=by_id)}
+
+
+def _access(principal, proposal, incident: Incident, remediation: Remediation) -> tuple[bool, bool]:
     inbox = proposal.inbox
     view = permissions.can_view(principal, incident) or (inbox is not None and governance.can_view(principal, inbox))
     if remediation.by_commander and proposal.level == Level.AGENT:
@@ -100,21 +109,24 @@ def access(principal, proposal) -> tuple[bool, bool] | None:
     return view, view and decide
 
 
-def on_proposal_saved(sender, instance, created=False, **kwargs) -> None:
-    """A remediation's proposal left ``pending``: its decision goes on the incident's timeline."""
-    if created or instance.status == PENDING:
-        return
-    if not Remediation.objects.filter(proposal_id=instance.pk, outcome=PENDING).update(outcome=instance.status):
-        return
-    remediation = Remediation.objects.select_related("incident__domain").get(proposal_id=instance.pk)
-    incident = remediation.incident
-    who = instance.decided_by if instance.decided_by_id else None
-    verb = instance.get_status_display().lower()
+def decided(proposals) -> None:
+    """Inside the deciding transaction: the remediations among ``proposals`` (just decided, superseded or
+    expired) record their outcome and a timeline line, once each (a conditional UPDATE)."""
+    by_id = {p.pk: p for p in proposals if p.status != PENDING}
+    owed = list(Remediation.objects.select_related("incident__domain").filter(proposal_id__in=by_id, outcome=PENDING))
+    for remediation in owed:
+        proposal = by_id[remediation.proposal_id]
+        if Remediation.objects.filter(pk=remediation.pk, outcome=PENDING).update(outcome=proposal.status):
+            _on_timeline(remediation.incident, proposal)
+
+
+def _on_timeline(incident: Incident, proposal) -> None:
+    who = proposal.decided_by if proposal.decided_by_id else None
+    verb = proposal.get_status_display().lower()
     by = f" by {who.get_username()}" if who else ""
-    text = f"remediation {verb}{by}: {instance.action} — {instance.summary}"
-    if instance.decision_comment:
-        text += f" (“{instance.decision_comment[:200]}”)"
-    with transaction.atomic():
-        record.entry(incident, EntryKind.DECISION, text, actor=who,
-                     data={"proposal": str(instance.pk), "status": instance.status, "action": instance.action})
-        record.audit(incident, text[:400], actor=who, decision=instance.status, reasoning=instance.decision_comment)
+    text = f"remediation {verb}{by}: {proposal.action} — {proposal.summary}"
+    if proposal.decision_comment:
+        text += f" (“{proposal.decision_comment[:200]}”)"
+    record.entry(incident, EntryKind.DECISION, text, actor=who,
+                 data={"proposal": str(proposal.pk), "status": proposal.status, "action": proposal.action})
+    record.audit(incident, text[:400], actor=who, decision=proposal.status, reasoning=proposal.decision_comment)

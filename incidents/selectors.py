@@ -4,9 +4,11 @@ Each returns a queryset (or a small structure built from a constant number of qu
 costs the same few queries with 5 or 500 incidents open.
 """
 from collections import OrderedDict
+from datetime import timedelta
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from . import permissions
 from .models import OPEN, Incident, Remediation, Role, Status, StatusUpdate, TimelineEntry, UpdateState
@@ -15,7 +17,8 @@ TIMELINE_PAGE = 200
 
 
 CARD_FIELDS = ("id", "title", "severity", "status", "domain_id", "domain__name", "commander__username",
-               "reported_by__name", "target_due_at", "escalation_level", "pending_remediations", "last_entry")
+               "reported_by__name", "target_due_at", "escalation_level", "pending_remediations", "last_entry",
+               "updated_at")
 
 
 def _with_board_facts(qs: QuerySet[Incident]) -> QuerySet[Incident]:
@@ -46,6 +49,17 @@ def board_rows(principal) -> list[dict]:
 def board_row(incident_id) -> dict | None:
     """One incident's board row (for a live event), visibility not checked."""
     return _with_board_facts(Incident.objects.filter(pk=incident_id)).values(*CARD_FIELDS).first()
+
+
+def relatable(principal, incident: Incident, *, limit: int = 50) -> list[dict]:
+    """Incidents ``principal`` may see that ``incident`` could be related to or merged into: the newest
+    ``limit`` of the open ones and those closed in the last 30 days, not itself, not already related.
+    Dicts with ``id``, ``title``, ``severity``, ``status``."""
+    recent = timezone.now() - timedelta(days=30)
+    qs = (permissions.incidents_for(principal).exclude(pk=incident.pk).exclude(related=incident)
+          .filter(Q(status__in=OPEN) | Q(reported_at__gte=recent)).order_by("-reported_at"))
+    return [{**row, "reference": f"INC-{str(row['id'])[:6].upper()}"}
+            for row in qs.values("id", "title", "severity", "status")[:limit]]
 
 
 def timeline(incident: Incident, *, limit: int = TIMELINE_PAGE) -> list[TimelineEntry]:

@@ -8,6 +8,7 @@ from .escalation import incidents_escalate_breached  # noqa: F401
 from .findings import finding_add, note_add  # noqa: F401
 from .lifecycle import (  # noqa: F401
     incident_merge,
+    incident_relate,
     incident_report,
     incident_set_impact_start,
     incident_set_severity,

@@ -15,6 +15,7 @@ urlpatterns = [
     path("incidents/<uuid:incident_id>/impact/", views.set_impact, name="impact"),
     path("incidents/<uuid:incident_id>/merge/", views.merge, name="merge"),
     path("incidents/<uuid:incident_id>/split/", views.split, name="split"),
+    path("incidents/<uuid:incident_id>/related/", views.relate, name="relate"),
     path("incidents/<uuid:incident_id>/remediations/<uuid:proposal_id>/decide/", views.decide_remediation,
          name="decide"),
     path("incidents/<uuid:incident_id>/updates/", views.draft_update, name="draft_update"),

@@ -121,6 +121,7 @@ def war_room(request, incident_id):
         "updates": selectors.updates(incident),
         "contradictions": selectors.contradictions(incident),
         "related": incident.related.all(),
+        "relatable": selectors.relatable(user, incident),
         "can_command": permissions.can_command(user, incident),
         "can_triage": incident.is_candidate and permissions.can_triage(user, incident),
         "can_respond": permissions.responds(user, incident),
@@ -211,6 +212,14 @@ def merge(request, incident, data):
     permissions.check(permissions.can_command(request.user, into), "You do not command that incident.")
     services.incident_merge(incident=incident, into=into, by=request.user, reason=data["reason"])
     return _war_room(into)
+
+
+@incident_action(forms.RelateForm, lambda u, i, d: permissions.can_command(u, i))
+def relate(request, incident, data):
+    other = permissions.access_incident(request.user, data["other"])
+    services.incident_relate(incident=incident, other=other, by=request.user, reason=data["reason"],
+                             related=not data["remove"])
+    return f"{'No longer related' if data['remove'] else 'Related'}: {other.reference}."
 
 
 @incident_action(forms.SplitForm, lambda u, i, d: permissions.can_command(u, i))

@@ -129,3 +129,35 @@ def test_a_proposal_without_an_incident_is_untouched(rca_client, ops):
     r = rca_client.post_json("/api/v1/proposals", ROLLBACK)
     assert r.status_code == 201 and "incident" not in r.json()["routing_reason"].lower()
     assert not Remediation.objects.exists()
+
+
+def test_a_superseded_remediation_leaves_the_board_and_says_so_on_the_timeline(incident, rca_client,
+                                                                               monitor_client, ines):
+    """Approving one remediation may supersede a rival on the same resource (a bulk update, no
+    ``save``): the rival still gets its timeline line and stops counting as pending on the board."""
+    from incidents.selectors import board
+
+    chosen = propose(rca_client, incident).json()["id"]
+    rival = propose(monitor_client, incident, summary="Restart payments instead").json()["id"]
+    assert board(ines).get(pk=incident.pk).pending_remediations == 2
+    r = person_client(ines).post_json(f"/api/v1/proposals/{chosen}/decision",
+                                      {"verdict": "approve", "comment": "Roll back", "supersede_conflicts": True})
+    assert r.status_code == 200, r.content
+    assert Remediation.objects.get(proposal_id=rival).outcome == "superseded"
+    line = incident.timeline.get(kind=EntryKind.DECISION, data__proposal=rival)
+    assert "superseded by ines" in line.summary and "Restart payments instead" in line.summary
+    assert board(ines).get(pk=incident.pk).pending_remediations == 0
+
+
+def test_an_inbox_reviewer_cannot_supersede_a_remediation_only_the_commander_decides(incident, rca_client,
+                                                                                     monitor_client, ops):
+    remediation = propose(rca_client, incident).json()["id"]
+    plain = monitor_client.post_json("/api/v1/proposals", {**ROLLBACK, "risk": "low", "confidence": 0}).json()
+    assert plain["status"] == "pending" and plain["quorum"] == 1, plain
+    rita = UserFactory(username="rita")
+    rita.groups.add(ops.default_inbox.reviewers)
+    r = person_client(rita).post_json(f"/api/v1/proposals/{plain['id']}/decision",
+                                      {"verdict": "approve", "supersede_conflicts": True})
+    assert r.status_code == 200, r.content
+    assert Remediation.objects.get(proposal_id=remediation).outcome == "pending"
+    assert rca_client.get(f"/api/v1/proposals/{remediation}").json()["status"] == "pending"

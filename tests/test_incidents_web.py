@@ -121,3 +121,36 @@ def test_the_board_costs_the_same_queries_whatever_the_number_of_incidents(clien
     with CaptureQueriesContext(connection) as many:
         client.get("/incidents/")
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+
+
+def test_the_commander_relates_two_incidents_by_hand_and_undoes_it(client, monitor, ines, raj):
+    incident = accepted(monitor, ines, resource="service:payments", symptom="errors")
+    other = accepted(monitor, raj, title="Checkout latency", resource="service:checkout", symptom="latency")
+    page = signed_in(client, ines).get(f"/incidents/{incident.pk}/")
+    assert [r["id"] for r in page.context["relatable"]] == [other.pk]  # offered by name, not by typing an id
+    r = client.post(f"/incidents/{incident.pk}/related/", {"other": str(other.pk), "reason": "Same deploy"})
+    assert r.status_code == 302
+    assert list(other.related.all()) == [incident]  # both ways
+    assert other.timeline.filter(kind=EntryKind.LINK, summary__contains=incident.reference).exists()
+    assert incident.timeline.get(kind=EntryKind.LINK).summary.endswith(": Same deploy")
+    client.post(f"/incidents/{incident.pk}/related/", {"other": str(other.pk)})  # again: nothing new
+    assert incident.timeline.filter(kind=EntryKind.LINK).count() == 1
+    assert signed_in(client, ines).get(f"/incidents/{incident.pk}/").context["relatable"] == []
+    client.post(f"/incidents/{incident.pk}/related/", {"other": str(other.pk), "remove": "on"})
+    assert not incident.related.exists() and incident.timeline.filter(kind=EntryKind.LINK).count() == 2
+
+
+def test_only_the_commander_relates_and_only_to_what_they_may_see(client, monitor, ines, raj, stranger_client):
+    incident = accepted(monitor, ines)
+    hidden_id = stranger_client.post_json("/api/v1/incidents", {  # a Platform incident: Operations cannot see it
+        "title": "Platform disk full", "severity": "SEV-3", "resource": "host:db-1", "symptom": "disk"}).json()["id"]
+    assert signed_in(client, raj).post(f"/incidents/{incident.pk}/related/",
+                                       {"other": str(incident.pk)}).status_code == 403
+    r = signed_in(client, ines).post(f"/incidents/{incident.pk}/related/", {"other": str(incident.pk)})
+    assert r.status_code == 302 and not incident.related.exists()  # itself: a message, not a link
+    said = []
+    for other in (hidden_id, "00000000-0000-0000-0000-000000000000"):  # hidden and missing look alike
+        r = client.post(f"/incidents/{incident.pk}/related/", {"other": str(other)}, follow=True)
+        said.append([str(m) for m in r.context["messages"]][-1:])
+    assert said[0] == said[1] and "No such incident" in said[0][0]
+    assert not incident.related.exists()

@@ -245,7 +245,7 @@ class TimelineEntry(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["incident", "-at"], name="timeline_newest"),
+        indexes = [models.Index(fields=["incident", "-at", "-id"], name="timeline_newest"),  # newest line: no sort
                    models.Index(fields=["at"], name="timeline_at")]  # incidents.watcher
 
     def __str__(self):

@@ -21,7 +21,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from orchestra_site.errors import Forbidden, NotFound
 
-from .audit.models import AuditAlert
+from .audit.selectors import alerts_in_scope
 from .models import Agent, Domain, Inbox, Level
 
 VIEW = "governance.view_inbox"
@@ -259,8 +259,7 @@ def access_audit(principal) -> set[str] | None:
 
 def access_alert(principal, alert_id: int):
     """The alert if ``principal`` may see it (its domain is in their audit scope); else ``NotFound``."""
-    scope = access_audit(principal)
-    alert = AuditAlert.objects.filter(pk=alert_id).first()
-    if alert is None or (scope is not None and alert.domain not in scope):
+    alert = alerts_in_scope(access_audit(principal)).filter(pk=alert_id).first()
+    if alert is None:
         raise NotFound("No such alert.")
     return alert

@@ -131,6 +131,29 @@ def test_permission_and_policy_changes_are_recorded(platform_inbox, alice):
     assert grant.retention == "compliance"
 
 
+def test_a_global_permission_granted_or_taken_is_recorded_from_either_side():
+    """Django admin's user and group pages edit ``user_permissions`` / ``Group.permissions``: a grant of
+    the enterprise board's permission is a permission change that raises the widening alert."""
+    from django.contrib.auth.models import Group, Permission
+
+    from governance.audit.models import AuditAlert
+
+    board = Permission.objects.get(content_type__app_label="governance", codename="enterprise_governance")
+    dave, board_group = UserFactory(username="dave"), Group.objects.create(name="Board")
+    with transaction.atomic():
+        dave.user_permissions.add(board)
+    with transaction.atomic():
+        board.group_set.add(board_group)  # the reverse side
+    with transaction.atomic():
+        dave.user_permissions.remove(board)
+    granted, to_group, taken = events(action_type="permission_change", summary__contains="enterprise_governance")
+    assert granted.summary == "governance.enterprise_governance granted to user dave"
+    assert to_group.summary == "governance.enterprise_governance granted to group Board"
+    assert taken.summary == "governance.enterprise_governance taken from user dave"
+    widened = AuditAlert.objects.filter(kind="authority_widened", summary__contains="enterprise_governance")
+    assert widened.count() == 2  # the grants, not the removal
+
+
 # --- immutable ------------------------------------------------------------------------------------------
 
 def test_events_cannot_be_changed_or_deleted_through_the_orm(agent):

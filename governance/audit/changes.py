@@ -68,6 +68,27 @@ def group_membership_changed(sender, instance, action, reverse, model, pk_set, *
                           context={"group": group.name, "users": [u.get_username() for u in users]})
 
 
+def model_permissions_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+    """``m2m_changed`` receiver of ``User.user_permissions`` and ``Group.permissions``: a global permission
+    (the enterprise board, auditing, suspending, …) granted to or taken from a user or a group, from
+    whichever side (Django admin's user and group pages included). A grant widens authority: it raises
+    the permission-widening alert. Runs inside the m2m write's own transaction."""
+    if action not in ("post_add", "post_remove") or not pk_set:
+        return
+    from django.contrib.auth.models import Group, Permission
+
+    if reverse:  # permission.user_set / permission.group_set .add(holders…)
+        permissions, holders = [instance], list(model.objects.filter(pk__in=pk_set))
+    else:  # user.user_permissions / group.permissions .add(permissions…)
+        permissions, holders = list(Permission.objects.filter(pk__in=pk_set).select_related("content_type")), [instance]
+    added = action == "post_add"
+    codes = sorted(f"{p.content_type.app_label}.{p.codename}" for p in permissions)
+    for holder in holders:
+        who = grantee(group=holder) if isinstance(holder, Group) else grantee(user=holder)
+        permission_change(f"{', '.join(codes)} {'granted to' if added else 'taken from'} {who}", by=_request_user(),
+                          widened=added, context={"holder": who, "permissions": codes})
+
+
 def _domain_of_group(group) -> str:
     inbox = group.inboxes.select_related("domain").first()
     return inbox.domain.slug if inbox is not None and inbox.domain_id else ""

@@ -335,3 +335,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": _static_storage},
 }
 WHITENOISE_USE_FINDERS = True
+
+# Reviewers' notifications (inbox/notifications): attempts per e-mail or Slack message (with the webhook
+# backoff), the digest period (minutes, from midnight UTC), the SLA fraction after which a proposal is
+# "about to breach" (0.8: 80 % of its SLA elapsed), and the longest SLA looked at (seconds).
+ORCHESTRA_NOTIFY_MAX_ATTEMPTS = env.int("ORCHESTRA_NOTIFY_MAX_ATTEMPTS", default=6)
+ORCHESTRA_NOTIFY_DIGEST_MINUTES = env.int("ORCHESTRA_NOTIFY_DIGEST_MINUTES", default=60)
+ORCHESTRA_NOTIFY_SLA_WARN_AT = env.float("ORCHESTRA_NOTIFY_SLA_WARN_AT", default=0.8)
+ORCHESTRA_NOTIFY_SLA_LONGEST_SECONDS = env.int("ORCHESTRA_NOTIFY_SLA_LONGEST_SECONDS", default=7 * 24 * 3600)

@@ -1,0 +1,91 @@
+"""Reviewers' notification preferences and inboxes' Slack channels: the services that change them,
+their selectors, and ``anyone_listening``, the one cheap check the proposal path makes."""
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+
+from governance.audit.changes import configuration_change
+from governance.models import Inbox
+from governance.permissions import inboxes_for
+from orchestra_site.errors import InvalidInput
+
+from .models import InboxSlack, NotificationPreference
+
+LISTENING_KEY = "orchestra:notifications:listening"
+LISTENING_SECONDS = 60
+Email = NotificationPreference.Email
+
+
+def preference_of(user) -> NotificationPreference:
+    """``user``'s preferences; an unsaved default (browser only) when they never chose."""
+    return NotificationPreference.objects.filter(user=user).first() or NotificationPreference(user=user)
+
+
+def anyone_listening() -> bool:
+    """Has any reviewer asked to be told by e-mail or Slack? One cache read per call (one ``EXISTS``
+    query at most once a minute per cache, and after each preference change): when nobody opted in
+    the proposal path writes nothing and queues nothing."""
+    listening = cache.get(LISTENING_KEY)
+    if listening is None:
+        listening = NotificationPreference.objects.filter(~Q(email=Email.OFF) | Q(slack=True),
+                                                          user__is_active=True).exists()
+        cache.set(LISTENING_KEY, listening, LISTENING_SECONDS)
+    return listening
+
+
+def forget_listening() -> None:
+    """Drop the cached ``anyone_listening`` answer (after a change of preferences)."""
+    cache.delete(LISTENING_KEY)
+
+
+def notification_preference_set(*, user, email: str, slack: bool, on_new: bool, on_escalation: bool,
+                                on_sla: bool) -> NotificationPreference:
+    """Set how ``user`` (a reviewer) is told about new proposals (``on_new``), escalations to their
+    inboxes (``on_escalation``) and proposals about to breach their SLA (``on_sla``): ``email`` is one of
+    ``off`` | ``immediate`` | ``digest``; ``slack`` posts to the Slack channel of each inbox where they
+    decide. Audited. Raises ``InvalidInput`` (field ``email``) for another value, or when e-mail is
+    asked for and the user has no address."""
+    if email not in Email.values:
+        raise InvalidInput(f"email: one of {', '.join(Email.values)}.", field="email")
+    if email != Email.OFF and not user.email:
+        raise InvalidInput("Your account has no e-mail address: ask an administrator to add one.", field="email")
+    with transaction.atomic():
+        pref, _ = NotificationPreference.objects.update_or_create(user=user, defaults={
+            "email": email, "slack": bool(slack), "on_new": bool(on_new), "on_escalation": bool(on_escalation),
+            "on_sla": bool(on_sla)})
+        configuration_change(f"notification preferences of {user.get_username()}: e-mail {email}, "
+                             f"slack {'on' if slack else 'off'}", by=user,
+                             context={"email": email, "slack": bool(slack), "on_new": bool(on_new),
+                                      "on_escalation": bool(on_escalation), "on_sla": bool(on_sla)})
+        transaction.on_commit(forget_listening)
+    return pref
+
+
+def inbox_slack_set(*, inbox: Inbox, webhook_url: str, by=None) -> InboxSlack | None:
+    """Set (or, with an empty ``webhook_url``, remove) the Slack incoming webhook of ``inbox``. Who may
+    is the caller's business (admin: ``governance.change_inbox``). The URL is never written to the audit
+    trail, only that it changed. Raises ``InvalidInput`` (field ``webhook_url``) unless it is an
+    ``https://`` URL (``http://`` to a loopback host is accepted, for local receivers)."""
+    webhook_url = (webhook_url or "").strip()
+    with transaction.atomic():
+        if not webhook_url:
+            removed, _ = InboxSlack.objects.filter(inbox=inbox).delete()
+            if removed:
+                configuration_change(f"inbox {inbox.slug}: Slack channel removed", by=by,
+                                     domain=inbox.domain.slug if inbox.domain_id else "")
+            return None
+        if not (webhook_url.startswith("https://") or webhook_url.startswith(("http://127.0.0.1", "http://localhost"))):
+            raise InvalidInput("A Slack incoming-webhook URL starts with https://.", field="webhook_url")
+        slack, _ = InboxSlack.objects.update_or_create(inbox=inbox, defaults={"webhook_url": webhook_url,
+                                                                               "updated_by": by})
+        configuration_change(f"inbox {inbox.slug}: Slack channel set ({slack.masked_url})", by=by,
+                             domain=inbox.domain.slug if inbox.domain_id else "")
+    return slack
+
+
+def slack_status(user) -> list[tuple[Inbox, bool]]:
+    """(inbox, has a Slack channel) for each inbox where ``user`` decides: two queries. The URL itself
+    is not read."""
+    inboxes = list(inboxes_for(user, for_decision=True).order_by("name"))
+    with_slack = set(InboxSlack.objects.filter(inbox__in=inboxes).values_list("inbox_id", flat=True))
+    return [(inbox, inbox.pk in with_slack) for inbox in inboxes]

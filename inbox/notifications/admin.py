@@ -15,7 +15,7 @@ MANAGE = "governance.change_inbox"
 
 class InboxSlackForm(forms.ModelForm):
     webhook_url = forms.URLField(
-        max_length=500, required=False, label="Incoming-webhook URL",
+        max_length=500, assume_scheme="https", required=False, label="Incoming-webhook URL",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         help_text="https://hooks.slack.com/services/…. Never shown again; leave empty to keep the current one.")
 
@@ -55,7 +55,9 @@ class InboxSlackAdmin(admin.ModelAdmin):
         return self._may(request)
 
     def save_model(self, request, obj, form, change):
-        url = form.cleaned_data.get("webhook_url") or (obj.webhook_url if change else "")
+        url = form.cleaned_data.get("webhook_url")
+        if change and not url:  # empty keeps the stored URL (the form never holds it)
+            url = InboxSlack.objects.filter(pk=obj.pk).values_list("webhook_url", flat=True).first() or ""
         inbox = obj.inbox if change else form.cleaned_data["inbox"]
         adopt(obj, preferences.inbox_slack_set(inbox=inbox, webhook_url=url, by=request.user))
 

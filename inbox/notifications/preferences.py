@@ -57,6 +57,7 @@ def notification_preference_set(*, user, email: str, slack: bool, on_new: bool, 
                              f"slack {'on' if slack else 'off'}", by=user,
                              context={"email": email, "slack": bool(slack), "on_new": bool(on_new),
                                       "on_escalation": bool(on_escalation), "on_sla": bool(on_sla)})
+        forget_listening()  # now, and again once committed (a process may have cached the old answer meanwhile)
         transaction.on_commit(forget_listening)
     return pref
 

@@ -95,9 +95,33 @@ def request_id(get_response):
     return middleware
 
 
-def logging_config(*, level: str, fmt: str) -> dict:
+WEBSOCKET_CHATTER = re.compile(r'.* - "WebSocket [^"]*" \[accepted\]$|connection (open|closed)$')
+
+
+class ReadableConsole(logging.Filter):
+    """What the console leaves out, so that ``./scripts/up`` stays readable:
+
+    - ``django.request``'s warning about a refused request (4xx: a 403's ``PermissionDenied`` comes with
+      its traceback): ``orchestra.requests`` already writes that request's one line, with its status;
+      server errors (5xx) keep their line and traceback;
+    - WebSocket connects and disconnects (uvicorn's ``[accepted]``, websockets' ``connection open`` /
+      ``closed``) are DEBUG: shown only when their logger is at DEBUG (``LOG_LEVEL=DEBUG``). A refused
+      socket (``"WebSocket /ws/…" 403``) keeps its one INFO line."""
+
+    def filter(self, record):
+        if record.name == "django.request" and getattr(record, "status_code", 500) < 500:
+            return False
+        if record.levelno == logging.INFO and WEBSOCKET_CHATTER.match(record.getMessage()):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+def logging_config(*, level: str, fmt: str, access_log: bool = False) -> dict:
     """The ``LOGGING`` setting: one console handler (stderr) in format ``fmt`` (``json`` or ``plain``),
-    the root at ``level``; django-q2's logger at ``level`` too, so the cluster's schedule runs show."""
+    the root at ``level``; django-q2's logger at ``level`` too, so the cluster's schedule runs show.
+    uvicorn's access lines only with ``access_log`` (they repeat ``orchestra.requests``' line); the
+    console's filter ``ReadableConsole`` says what else it leaves out."""
     formatter = ({"()": "pythonjsonlogger.json.JsonFormatter",
                   "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(actor)s %(trace_id)s",
                   "rename_fields": {"levelname": "level", "name": "logger"}, "timestamp": True}
@@ -106,10 +130,11 @@ def logging_config(*, level: str, fmt: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_context": {"()": "orchestra_site.request_log.RequestContext"}},
         "formatters": {"default": formatter},
+        "filters": {"request_context": {"()": "orchestra_site.request_log.RequestContext"},
+                    "readable": {"()": "orchestra_site.request_log.ReadableConsole"}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "default",
-                                 "filters": ["request_context"]}},
+                                 "filters": ["readable", "request_context"]}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             # django-q2 adds a handler of its own only when none is configured; with ours it follows the root.
@@ -120,6 +145,7 @@ def logging_config(*, level: str, fmt: str) -> dict:
             # uvicorn's own lines, once Django is loaded in a worker, in the same format (its supervisor
             # process never loads Django: its few start/stop lines stay uvicorn's).
             "uvicorn": {"handlers": ["console"], "level": level, "propagate": False},
-            "uvicorn.access": {"handlers": ["console"], "level": level, "propagate": False},
+            "uvicorn.access": {"handlers": ["console"], "level": level if access_log else "WARNING",
+                               "propagate": False},
         },
     }

@@ -13,7 +13,7 @@ same code runs embedded on a laptop and in production:
   ``SECURE_HSTS_PRELOAD``, ``SESSION_COOKIE_SECURE``, ``CSRF_COOKIE_SECURE`` (on by default in production
   mode), ``SECURE_PROXY_SSL_HEADER`` (WSGI behind a proxy: ``HTTP_X_FORWARDED_PROTO``).
 - ``LOG_LEVEL`` (default INFO) and ``LOG_FORMAT`` (``json`` in production mode, else ``plain``): see
-  ``orchestra_site/request_log.py``.
+  ``orchestra_site/request_log.py``. ``UVICORN_ACCESS_LOG`` (default false): uvicorn's access lines too.
 - ``ORCHESTRA_METRICS_TOKEN``, ``ORCHESTRA_METRICS_ALLOWED_NETWORKS`` (who may read ``/metrics``),
   ``PROMETHEUS_MULTIPROC_DIR``, ``ORCHESTRA_READYZ_TIMEOUT`` (seconds per readiness check).
 - ``ORCHESTRA_Q_WORKERS`` (default 2), ``ORCHESTRA_Q_TIMEOUT`` (seconds per task, default 60).
@@ -321,7 +321,7 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
-LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT, access_log=env.bool("UVICORN_ACCESS_LOG", default=False))
 
 # Static files are served by WhiteNoise from the app server. In production (ORCHESTRA_STATIC_MANIFEST,
 # default on in production mode) `collectstatic` writes each file under a name holding its content hash,

@@ -86,3 +86,48 @@ def test_development_lines_are_plain():
 
 def test_the_task_cluster_logs_at_info():
     assert logging.getLogger("django-q").getEffectiveLevel() <= logging.INFO
+
+
+def test_a_refused_request_is_one_line_without_a_traceback(json_logs, client, alice):
+    client.force_login(alice)
+    before = len(json_logs())
+    assert client.get("/governance/kill-switch/").status_code == 403
+    lines = json_logs()[before:]
+    assert [(line["logger"], line["message"].split(" ")[:3]) for line in lines] == [
+        ("orchestra.requests", ["GET", "/governance/kill-switch/", "403"])]
+    assert "exc_info" not in lines[0]
+
+
+def test_a_server_error_keeps_its_traceback():
+    buffer = configure("plain")
+    try:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("django.request").error("Internal Server Error: /x", exc_info=True,
+                                                      extra={"status_code": 500})
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+    assert "Internal Server Error: /x" in buffer.getvalue() and "ValueError: boom" in buffer.getvalue()
+
+
+@pytest.mark.parametrize("level, shown", [("INFO", False), ("DEBUG", True)])
+def test_websocket_connects_are_debug_lines(level, shown):
+    logging.config.dictConfig(logging_config(level=level, fmt="plain"))
+    buffer = io.StringIO()
+    logging.getLogger().handlers[0].setStream(buffer)
+    try:
+        logging.getLogger("uvicorn.error").info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5", "/ws/inbox/3/")
+        logging.getLogger("websockets.server").info("connection open")
+        logging.getLogger("uvicorn.error").info('%s - "WebSocket %s" 403', "127.0.0.1:5", "/ws/inbox/4/")
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+    out = buffer.getvalue()
+    assert ('DEBUG uvicorn.error [None None] 127.0.0.1:5 - "WebSocket /ws/inbox/3/" [accepted]' in out) is shown
+    assert ("connection open" in out) is shown
+    assert 'INFO uvicorn.error [None None] 127.0.0.1:5 - "WebSocket /ws/inbox/4/" 403' in out  # refused: kept
+
+
+def test_uvicorn_access_lines_only_when_asked():
+    assert logging_config(level="INFO", fmt="plain")["loggers"]["uvicorn.access"]["level"] == "WARNING"
+    assert logging_config(level="INFO", fmt="plain", access_log=True)["loggers"]["uvicorn.access"]["level"] == "INFO"

@@ -213,8 +213,8 @@ def test_a_proposal_about_to_breach_its_sla_is_warned_about_once(agent, alice, d
     Proposal.objects.filter(pk=p.pk).update(sla_due_at=now + timedelta(minutes=11))  # 82 % elapsed
     run_all(django_capture_on_commit_callbacks, lambda: fanout.sla_warnings_owe(now))
     assert fanout.sla_warnings_owe(now) == 0  # once per deadline
-    assert [m.subject for m in mail.outbox] == ["[Orchestra] About to breach its SLA in Platform reviewers: deploy.rollback on "
-                                                "service:payments"]
+    assert [m.subject for m in mail.outbox] == [
+        "[Orchestra] About to breach its SLA in Platform reviewers: deploy.rollback on service:payments"]
 
 
 def test_a_digest_gathers_a_reviewers_notifications_in_one_email(agent, alice, django_capture_on_commit_callbacks,

@@ -85,10 +85,11 @@ class Command(BaseCommand):
             domain_orchestrator_grant(user=olivia, domain=domain_get_or_create(name=domain_name))
         global_role_grant(user=User.objects.get(username="erin"), role="enterprise_governance")
         created = seed_policies()
-        for name, (category, description, schema) in DEMO_ACTION_TYPES.items():  # what only the board decides
-            if not ActionType.objects.filter(name=name).exists():
+        for name, (slug, description, schema) in DEMO_ACTION_TYPES.items():  # what only the board decides
+            category = ActionCategory.objects.filter(slug=slug).first()  # the matrix's (migration), if kept
+            if category is not None and not ActionType.objects.filter(name=name).exists():
                 action_type_save(by=None, reason="demo action type (seeded)", name=name, description=description,
-                                 category=ActionCategory.objects.get(slug=category), args_schema=schema)
+                                 category=category, args_schema=schema)
         for domain_name, usernames in [("Platform", ["alice", "bob"]), ("Operations", ["carol"]), ("Product", ["dan"])]:
             group = domain_get_or_create(name=domain_name).default_inbox.reviewers
             for username in usernames:

@@ -149,6 +149,18 @@ def test_notification_preferences_need_a_signed_in_reviewer(client):
     assert r.status_code in (302, 403) and not NotificationEvent.objects.exists()
 
 
+def test_a_broken_cache_is_answered_by_the_database(alice, monkeypatch):
+    from django.core.cache import cache
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    opt_in(alice)
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "set", down)
+    assert preferences.anyone_listening()
+
+
 # --- the proposal path --------------------------------------------------------------------------------
 
 def test_nobody_opted_in_costs_the_submission_no_query_and_no_row(agent, alice):
@@ -305,6 +317,9 @@ def test_a_failed_slack_post_is_retried_with_backoff_then_given_up_and_shown_in_
     assert "404 invalid_token" in page and "secretpart" not in page
     r = admin_client.post("/admin/inbox/owednotification/", {"action": "retry", "_selected_action": [row.pk]})
     assert r.status_code == 302
+    from governance.audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(summary="1 given-up notification deliveries to be tried again").exists()
     slack.statuses = [200]
     tasks.sweep()
     row.refresh_from_db()

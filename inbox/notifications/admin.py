@@ -99,7 +99,7 @@ class OwedNotificationAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Try again (given-up deliveries)", permissions=["retry"])
     def retry(self, request, queryset):
-        count = outbox.delivery_retry(rows=list(queryset))
+        count = outbox.delivery_retry(rows=list(queryset), by=request.user)
         messages.info(request, f"{count} given-up deliveries will be tried again within a minute.")
 
 

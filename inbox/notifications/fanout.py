@@ -73,11 +73,15 @@ def sla_warnings_owe(now=None) -> int:
     candidates = (Proposal.objects.filter(status=Proposal.Status.PENDING, is_frozen=False, inbox__isnull=False,
                                           sla_due_at__gt=now, sla_due_at__lte=now + timedelta(seconds=left * longest))
                   .only("pk", "inbox_id", "sla_due_at", "policy_id", "risk").order_by("sla_due_at")[:SLA_BATCH])
+    candidates = list(candidates)
+    warned = set(NotificationEvent.objects.filter(proposal__in=[p.pk for p in candidates], kind=Kind.SLA)
+                 .values_list("proposal_id", "key"))
     owed = 0
     for p in candidates:
-        if p.sla_due_at - now <= timedelta(seconds=left * timers.governance_sla(p)):
+        key = p.sla_due_at.isoformat()
+        if (p.pk, key) not in warned and p.sla_due_at - now <= timedelta(seconds=left * timers.governance_sla(p)):
             with transaction.atomic():
-                owed += _owe(p, Kind.SLA, key=p.sla_due_at.isoformat()) is not None
+                owed += _owe(p, Kind.SLA, key=key) is not None
     return owed
 
 

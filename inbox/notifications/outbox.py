@@ -15,10 +15,12 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from governance.audit.changes import configuration_change
 from inbox.outbox import backoff_seconds, lease_seconds, not_leased
 
 from .models import NotificationEvent, OwedNotification
@@ -106,11 +108,16 @@ def deliveries_finish(rows: list[OwedNotification], *, ok: bool, error: str = ""
     return rows[0].state
 
 
-def delivery_retry(*, rows) -> int:
+def delivery_retry(*, rows, by=None) -> int:
     """Admin: attempt again, now and from the first attempt, the given-up deliveries among ``rows``
-    (after the address or the mail server was fixed). Returns how many; the sweep queues them."""
-    return (OwedNotification.objects.filter(pk__in=[r.pk for r in rows], state=State.FAILED)
-            .update(state=State.OWED, attempts=0, next_attempt_at=timezone.now(), done_at=None, queued_at=None))
+    (after the address or the mail server was fixed), audited as done ``by``. Returns how many; the
+    sweep queues them within a minute."""
+    with transaction.atomic():
+        count = (OwedNotification.objects.filter(pk__in=[r.pk for r in rows], state=State.FAILED)
+                 .update(state=State.OWED, attempts=0, next_attempt_at=timezone.now(), done_at=None, queued_at=None))
+        if count:
+            configuration_change(f"{count} given-up notification deliveries to be tried again", by=by)
+    return count
 
 
 def notifications_requeue(now=None) -> dict:

@@ -1,5 +1,7 @@
 """Reviewers' notification preferences and inboxes' Slack channels: the services that change them,
 their selectors, and ``anyone_listening``, the one cheap check the proposal path makes."""
+import logging
+
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
@@ -11,6 +13,7 @@ from orchestra_site.errors import InvalidInput
 
 from .models import InboxSlack, NotificationPreference
 
+log = logging.getLogger("orchestra.notifications")
 LISTENING_KEY = "orchestra:notifications:listening"
 LISTENING_SECONDS = 60
 Email = NotificationPreference.Email
@@ -25,17 +28,30 @@ def anyone_listening() -> bool:
     """Has any reviewer asked to be told by e-mail or Slack? One cache read per call (one ``EXISTS``
     query at most once a minute per cache, and after each preference change): when nobody opted in
     the proposal path writes nothing and queues nothing."""
-    listening = cache.get(LISTENING_KEY)
+    try:
+        listening = cache.get(LISTENING_KEY)
+    except Exception:  # the cache (Redis) is down: ask the database, never fail the proposal
+        log.warning("cache unavailable; asking the database whether anyone listens", exc_info=True)
+        return _listening_now()
     if listening is None:
-        listening = NotificationPreference.objects.filter(~Q(email=Email.OFF) | Q(slack=True),
-                                                          user__is_active=True).exists()
-        cache.set(LISTENING_KEY, listening, LISTENING_SECONDS)
+        listening = _listening_now()
+        try:
+            cache.set(LISTENING_KEY, listening, LISTENING_SECONDS)
+        except Exception:
+            log.warning("cache unavailable; not remembering whether anyone listens", exc_info=True)
     return listening
+
+
+def _listening_now() -> bool:
+    return NotificationPreference.objects.filter(~Q(email=Email.OFF) | Q(slack=True), user__is_active=True).exists()
 
 
 def forget_listening() -> None:
     """Drop the cached ``anyone_listening`` answer (after a change of preferences)."""
-    cache.delete(LISTENING_KEY)
+    try:
+        cache.delete(LISTENING_KEY)
+    except Exception:  # it expires within LISTENING_SECONDS anyway
+        log.warning("cache unavailable; the answer of anyone_listening expires on its own", exc_info=True)
 
 
 def notification_preference_set(*, user, email: str, slack: bool, on_new: bool, on_escalation: bool,

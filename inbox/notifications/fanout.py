@@ -34,12 +34,16 @@ SLA_BATCH = 500
 def _owe(p, kind: str, *, key: str = "", by=None) -> NotificationEvent | None:
     """Inside the caller's transaction: record that the reviewers of ``p``'s inbox are to be told about
     ``kind`` (once per proposal, kind and key), and queue the fan-out after commit."""
-    try:
-        with transaction.atomic():  # a savepoint: a repeat is a no-op, not a broken transaction
-            event = NotificationEvent.objects.create(proposal_id=p.pk, inbox_id=p.inbox_id, kind=kind, key=key,
-                                                     by=by, queued_at=timezone.now())
-    except IntegrityError:
-        return None
+    fields = {"proposal_id": p.pk, "inbox_id": p.inbox_id, "kind": kind, "key": key, "by": by,
+              "queued_at": timezone.now()}
+    if kind == Kind.NEW:  # a new proposal is new once: no savepoint on the ingest path
+        event = NotificationEvent.objects.create(**fields)
+    else:
+        try:
+            with transaction.atomic():  # a savepoint: a repeat is a no-op, not a broken transaction
+                event = NotificationEvent.objects.create(**fields)
+        except IntegrityError:
+            return None
     transaction.on_commit(lambda: enqueue_fanouts([event.pk]))
     return event
 

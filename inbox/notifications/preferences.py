@@ -1,6 +1,7 @@
 """Reviewers' notification preferences and inboxes' Slack channels: the services that change them,
 their selectors, and ``anyone_listening``, the one cheap check the proposal path makes."""
 import logging
+import time
 
 from django.core.cache import cache
 from django.db import transaction
@@ -16,6 +17,8 @@ from .models import InboxSlack, NotificationPreference
 log = logging.getLogger("orchestra.notifications")
 LISTENING_KEY = "orchestra:notifications:listening"
 LISTENING_SECONDS = 60
+LOCAL_SECONDS = 1.0
+_local = {"at": float("-inf"), "value": False}  # this process's last answer, and when (monotonic)
 Email = NotificationPreference.Email
 
 
@@ -25,9 +28,18 @@ def preference_of(user) -> NotificationPreference:
 
 
 def anyone_listening() -> bool:
-    """Has any reviewer asked to be told by e-mail or Slack? One cache read per call (one ``EXISTS``
-    query at most once a minute per cache, and after each preference change): when nobody opted in
-    the proposal path writes nothing and queues nothing."""
+    """Has any reviewer asked to be told by e-mail or Slack? Remembered in the process for
+    ``LOCAL_SECONDS``, then one shared-cache read (and one ``EXISTS`` query at most once a minute, and
+    after each preference change): when nobody opted in the proposal path writes nothing and queues
+    nothing. A reviewer who opts in is heard by every process within ``LOCAL_SECONDS``."""
+    now = time.monotonic()
+    if now - _local["at"] < LOCAL_SECONDS:
+        return _local["value"]
+    _local.update(at=now, value=_shared_listening())
+    return _local["value"]
+
+
+def _shared_listening() -> bool:
     try:
         listening = cache.get(LISTENING_KEY)
     except Exception:  # the cache (Redis) is down: ask the database, never fail the proposal
@@ -48,6 +60,7 @@ def _listening_now() -> bool:
 
 def forget_listening() -> None:
     """Drop the cached ``anyone_listening`` answer (after a change of preferences)."""
+    _local["at"] = float("-inf")
     try:
         cache.delete(LISTENING_KEY)
     except Exception:  # it expires within LISTENING_SECONDS anyway

@@ -5,7 +5,9 @@
   new UUID (hex). It is returned in the response's ``X-Request-ID`` and put on every log line written
   while the request is served, with who is acting: ``user:<username>`` or ``agent:<name>`` (as far as
   the request has authenticated when the line is written; nothing is queried to find out). Each request
-  also writes one INFO line on the ``orchestra.requests`` logger: method, path, status, duration (ms).
+  also writes one INFO line on the ``orchestra.requests`` logger: method, path, status, duration (ms);
+  with ``ORCHESTRA_REQUEST_LOG=refused`` (what ``./scripts/up`` sets, unless ``--access-log``) only
+  refused and failed requests (4xx, 5xx) are INFO lines, the others DEBUG.
 - ``RequestContext`` (a logging filter, on the console handler): adds ``request_id`` and ``actor`` to
   every record (``null`` outside a request: the q2 cluster, management commands).
 - ``LOG_FORMAT`` (settings): ``json``, one JSON object per line (``timestamp`` ISO 8601 UTC, ``level``,
@@ -13,6 +15,7 @@
   ``exc_info`` with the traceback; python-json-logger),
   the default in production mode; or ``plain``, one readable line, the default in development.
 """
+import functools
 import logging
 import re
 import time
@@ -66,21 +69,27 @@ def _started(request) -> tuple:
     return current_request.set(request), time.perf_counter()
 
 
-def _finished(request, response, token, started):
+def _finished(request, response, token, started, *, all_requests: bool = True):
     response[HEADER] = request.request_id
-    requests_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code,
-                      (time.perf_counter() - started) * 1000)
+    level = logging.INFO if all_requests or response.status_code >= 400 else logging.DEBUG
+    requests_log.log(level, "%s %s %s %.1fms", request.method, request.path, response.status_code,
+                     (time.perf_counter() - started) * 1000)
     current_request.reset(token)
     return response
 
 
 @sync_and_async_middleware
 def request_id(get_response):
+    from django.conf import settings
+
+    # ORCHESTRA_REQUEST_LOG=refused (the demo stack's default): only refused and failed requests at INFO
+    all_requests = settings.ORCHESTRA_REQUEST_LOG != "refused"
+    finished = functools.partial(_finished, all_requests=all_requests)
     if iscoroutinefunction(get_response):
         async def middleware(request):
             token, started = _started(request)
             try:
-                return _finished(request, await get_response(request), token, started)
+                return finished(request, await get_response(request), token, started)
             except BaseException:
                 current_request.reset(token)
                 raise
@@ -88,7 +97,7 @@ def request_id(get_response):
         def middleware(request):
             token, started = _started(request)
             try:
-                return _finished(request, get_response(request), token, started)
+                return finished(request, get_response(request), token, started)
             except BaseException:
                 current_request.reset(token)
                 raise

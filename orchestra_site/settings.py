@@ -14,6 +14,7 @@ same code runs embedded on a laptop and in production:
   mode), ``SECURE_PROXY_SSL_HEADER`` (WSGI behind a proxy: ``HTTP_X_FORWARDED_PROTO``).
 - ``LOG_LEVEL`` (default INFO) and ``LOG_FORMAT`` (``json`` in production mode, else ``plain``): see
   ``orchestra_site/request_log.py``. ``UVICORN_ACCESS_LOG`` (default false): uvicorn's access lines too.
+  ``ORCHESTRA_REQUEST_LOG``: ``all`` (default) or ``refused`` (one line only per refused or failed request).
 - ``ORCHESTRA_METRICS_TOKEN``, ``ORCHESTRA_METRICS_ALLOWED_NETWORKS`` (who may read ``/metrics``),
   ``PROMETHEUS_MULTIPROC_DIR``, ``ORCHESTRA_READYZ_TIMEOUT`` (seconds per readiness check).
 - ``ORCHESTRA_Q_WORKERS`` (default 2), ``ORCHESTRA_Q_TIMEOUT`` (seconds per task, default 60).
@@ -321,6 +322,7 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
+ORCHESTRA_REQUEST_LOG = env.str("ORCHESTRA_REQUEST_LOG", default="all")
 LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT, access_log=env.bool("UVICORN_ACCESS_LOG", default=False))
 
 # Static files are served by WhiteNoise from the app server. In production (ORCHESTRA_STATIC_MANIFEST,

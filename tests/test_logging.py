@@ -131,3 +131,25 @@ def test_websocket_connects_are_debug_lines(level, shown):
 def test_uvicorn_access_lines_only_when_asked():
     assert logging_config(level="INFO", fmt="plain")["loggers"]["uvicorn.access"]["level"] == "WARNING"
     assert logging_config(level="INFO", fmt="plain", access_log=True)["loggers"]["uvicorn.access"]["level"] == "INFO"
+
+
+def test_the_demo_stack_logs_only_refused_requests(json_logs, settings, alice):
+    from django.test import Client
+
+    settings.ORCHESTRA_REQUEST_LOG = "refused"  # what ./scripts/up sets without --access-log
+    client = Client()
+    client.force_login(alice)
+    before = len(json_logs())
+    assert client.get("/profile/").status_code == 200
+    assert client.get("/governance/kill-switch/").status_code == 403
+    lines = request_lines(json_logs()[before:])
+    assert [line["message"].split(" ")[:3] for line in lines] == [["GET", "/governance/kill-switch/", "403"]]
+
+
+def test_run_stack_asks_for_the_readable_console():
+    from inbox.management.commands.run_stack import stack_env
+
+    quiet = stack_env(host="127.0.0.1", port=8103, workers=1, access_log=False, base_url="u", fleet_rate=0.2)
+    loud = stack_env(host="127.0.0.1", port=8103, workers=1, access_log=True, base_url="u", fleet_rate=0.2)
+    assert (quiet["ORCHESTRA_REQUEST_LOG"], quiet["UVICORN_ACCESS_LOG"]) == ("refused", "false")
+    assert (loud["ORCHESTRA_REQUEST_LOG"], loud["UVICORN_ACCESS_LOG"]) == ("all", "true")

@@ -150,7 +150,9 @@ def logging_config(*, level: str, fmt: str, access_log: bool = False) -> dict:
             "django-q": {"level": level},
             # The runserver/uvicorn-independent request line is ours (orchestra.requests): no duplicate.
             "django.server": {"level": "WARNING"},
-            "httpx": {"level": "WARNING"},  # a line per webhook POST: orchestra.webhooks says it better
+            "httpx": {"level": "WARNING"},
+            # django-axes: two INFO lines per successful sign-in; failures and lockouts are its WARNINGs
+            "axes": {"level": "WARNING"},  # a line per webhook POST: orchestra.webhooks says it better
             # uvicorn's own lines, once Django is loaded in a worker, in the same format (its supervisor
             # process never loads Django: its few start/stop lines stay uvicorn's).
             "uvicorn": {"handlers": ["console"], "level": level, "propagate": False},

@@ -268,3 +268,6 @@ class EscalationAdmin(ReadOnly, ActionsNeedPermission):
     list_display = ("created_at", "proposal", "from_inbox", "to_inbox", "to_level", "by", "reason")
     list_filter = ("to_level",)
     readonly_fields = ("proposal", "from_inbox", "to_inbox", "to_level", "reason", "by", "created_at")
+
+
+from .notifications import admin as notifications_admin  # noqa: E402, F401  (registers its admin)

@@ -5,6 +5,7 @@ from django import forms
 
 from orchestra_site.formats import json_problem
 
+from .models import NotificationPreference
 from .services import VERDICTS
 
 
@@ -49,3 +50,19 @@ class TokenCreateForm(forms.Form):
         max_length=80, required=False, strip=True,
         widget=forms.TextInput(attrs={"placeholder": "e.g. laptop CLI", "autocomplete": "off"}),
     )
+
+
+class NotificationPreferenceForm(forms.Form):
+    """How a reviewer is told outside the browser (``notifications.preferences.notification_preference_set``)."""
+
+    email = forms.ChoiceField(choices=NotificationPreference.Email.choices, widget=forms.RadioSelect,
+                              label="E-mail")
+    slack = forms.BooleanField(required=False, label="Post to the Slack channel of my inboxes (where one is set up)")
+    on_new = forms.BooleanField(required=False, label="New proposals in my inboxes")
+    on_escalation = forms.BooleanField(required=False, label="Proposals escalated to my inboxes")
+    on_sla = forms.BooleanField(required=False, label="Proposals about to breach their SLA (80 % of it elapsed)")
+
+    @classmethod
+    def of(cls, pref: NotificationPreference) -> "NotificationPreferenceForm":
+        return cls(initial={"email": pref.email, "slack": pref.slack, "on_new": pref.on_new,
+                            "on_escalation": pref.on_escalation, "on_sla": pref.on_sla})

@@ -345,3 +345,11 @@ class OwedWebhook(models.Model):
 
     def __str__(self):
         return f"{self.event} {self.proposal_id}: {self.state} after {self.attempts} attempt(s)"
+
+
+from .notifications.models import (  # noqa: E402, F401  (the app's models module registers them)
+    InboxSlack,
+    NotificationEvent,
+    NotificationPreference,
+    OwedNotification,
+)

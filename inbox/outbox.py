@@ -69,7 +69,8 @@ def lease_seconds() -> float:
     return (settings.Q_CLUSTER.get("timeout") or 60) + settings.ORCHESTRA_WEBHOOK_TIMEOUT
 
 
-def _free(now) -> Q:
+def not_leased(now) -> Q:
+    """Rows of an outbox (``leased_until``) that no run is attempting at ``now``."""
     return Q(leased_until__isnull=True) | Q(leased_until__lt=now)
 
 
@@ -78,7 +79,7 @@ def webhook_claim(proposal_id) -> OwedWebhook | None:
     conditional UPDATE; returns the row, or None when there is nothing to attempt now (delivered, given
     up, not due yet, or another run holds the lease: of two runs at once, one wins)."""
     now = timezone.now()
-    claimed = (OwedWebhook.objects.filter(_free(now), proposal_id=proposal_id, event=EVENT, state=State.OWED,
+    claimed = (OwedWebhook.objects.filter(not_leased(now), proposal_id=proposal_id, event=EVENT, state=State.OWED,
                                           next_attempt_at__lte=now)
                .update(attempts=F("attempts") + 1, leased_until=now + timedelta(seconds=lease_seconds())))
     if not claimed:
@@ -118,7 +119,7 @@ def webhooks_requeue(now=None) -> int:
     the row leased or delivered and does nothing."""
     now = now or timezone.now()
     recently = now - timedelta(seconds=lease_seconds())
-    due = (OwedWebhook.objects.filter(_free(now), state=State.OWED, next_attempt_at__lte=now)
+    due = (OwedWebhook.objects.filter(not_leased(now), state=State.OWED, next_attempt_at__lte=now)
            .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=recently)))
     ids = list(due.order_by("next_attempt_at").values_list("proposal_id", flat=True)[:REQUEUE_BATCH])
     if ids:

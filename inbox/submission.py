@@ -25,6 +25,7 @@ from orchestra_site.errors import Forbidden, IdempotencyConflict, InvalidInput
 
 from . import audit, budget, events, hooks, metrics, selectors, tool_calls
 from .models import Proposal
+from .notifications import fanout as notify
 from .outcomes import tell_agent
 
 Status = Proposal.Status
@@ -131,6 +132,7 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
             if proposal.is_pending:
                 _mark_conflicts(proposal)
                 transaction.on_commit(lambda: events.announce(proposal, "proposal.created"))
+                notify.proposal_created(proposal)  # nothing but an in-process check unless a reviewer opted in
             elif proposal.callback_url and proposal.status == Status.APPROVED:
                 tell_agent(proposal)
     except IntegrityError:

@@ -18,6 +18,7 @@ from orchestra_site.formats import change_reason, timestamp
 
 from . import audit, events
 from .models import Escalation, Proposal
+from .notifications import fanout as notify
 from .outcomes import after_decision, already_decided
 
 Status = Proposal.Status
@@ -134,9 +135,10 @@ def _move(p: Proposal, target: str, reason: str, by) -> None:
     if by is not None:
         p._history_user = by
     p.save()
-    Escalation.objects.create(proposal=p, from_inbox_id=old_inbox, to_inbox_id=p.inbox_id, to_level=target,
-                              reason=reason, by=by)
+    escalation = Escalation.objects.create(proposal=p, from_inbox_id=old_inbox, to_inbox_id=p.inbox_id,
+                                           to_level=target, reason=reason, by=by)
     audit.escalated(p, old_inbox, reason, by)
+    notify.proposal_escalated(p, escalation.pk, by)
     transaction.on_commit(lambda: events.announce(p, "proposal.moved", inbox_ids=[old_inbox, p.inbox_id]))
 
 

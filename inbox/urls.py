@@ -15,6 +15,7 @@ urlpatterns = [
     path("audit/alerts/", views_audit.alerts, name="alerts"),
     path("audit/alerts/<int:alert_id>/acknowledge/", views_audit.alert_ack, name="alert_ack"),
     path("profile/", views.profile, name="profile"),
+    path("profile/notifications/", views.profile_notifications, name="profile_notifications"),
     path("profile/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("governance/kill-switch/", views.kill_switch, name="kill_switch"),
     path("governance/domains/<slug:key>/suspend/", views.switch, {"kind": "domain", "action": "suspend"},

@@ -16,8 +16,9 @@ from governance.audit.selectors import open_alerts
 from orchestra_site.errors import Conflict, Forbidden, InvalidInput, NotFound, ProposalAlreadyDecided
 
 from . import permissions, selectors, services, tool_calls
-from .forms import DecisionForm, TokenCreateForm
+from .forms import DecisionForm, NotificationPreferenceForm, TokenCreateForm
 from .models import Proposal
+from .notifications import preferences as notification_preferences
 
 ORDERS = {"newest": "Newest first", "urgent": "Most urgent first"}
 # Changes not worth a line in a proposal's history (``decided_at`` is the row's own timestamp).
@@ -198,7 +199,32 @@ def profile(request):
         "tokens": selectors.user_tokens(request.user),
         "form": form,
         "new_token": new_token,
+        **notifications_context(request.user),
     })
+
+
+def notifications_context(user, form=None) -> dict:
+    pref = notification_preferences.preference_of(user)
+    return {"notify_form": form or NotificationPreferenceForm.of(pref),
+            "slack_inboxes": notification_preferences.slack_status(user)}
+
+
+@reviewer_view
+@require_POST
+def profile_notifications(request):
+    form = NotificationPreferenceForm(request.POST)
+    if form.is_valid():
+        try:
+            notification_preferences.notification_preference_set(user=request.user, **form.cleaned_data)
+        except InvalidInput as e:
+            form.add_error(e.field or None, e.message)
+        else:
+            messages.success(request, "Notification preferences saved.")
+            return redirect("inbox:profile")
+    return page(request, "inbox/profile.html", {
+        "tokens": selectors.user_tokens(request.user), "form": TokenCreateForm(), "new_token": None,
+        **notifications_context(request.user, form),
+    }, status=422)
 
 
 @reviewer_view

@@ -5,7 +5,9 @@
   new UUID (hex). It is returned in the response's ``X-Request-ID`` and put on every log line written
   while the request is served, with who is acting: ``user:<username>`` or ``agent:<name>`` (as far as
   the request has authenticated when the line is written; nothing is queried to find out). Each request
-  also writes one INFO line on the ``orchestra.requests`` logger: method, path, status, duration (ms).
+  also writes one INFO line on the ``orchestra.requests`` logger: method, path, status, duration (ms);
+  with ``ORCHESTRA_REQUEST_LOG=refused`` (what ``./scripts/up`` sets, unless ``--access-log``) only
+  refused and failed requests (4xx, 5xx) are INFO lines, the others DEBUG.
 - ``RequestContext`` (a logging filter, on the console handler): adds ``request_id`` and ``actor`` to
   every record (``null`` outside a request: the q2 cluster, management commands).
 - ``LOG_FORMAT`` (settings): ``json``, one JSON object per line (``timestamp`` ISO 8601 UTC, ``level``,
@@ -13,6 +15,7 @@
   ``exc_info`` with the traceback; python-json-logger),
   the default in production mode; or ``plain``, one readable line, the default in development.
 """
+import functools
 import logging
 import re
 import time
@@ -66,21 +69,27 @@ def _started(request) -> tuple:
     return current_request.set(request), time.perf_counter()
 
 
-def _finished(request, response, token, started):
+def _finished(request, response, token, started, *, all_requests: bool = True):
     response[HEADER] = request.request_id
-    requests_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code,
-                      (time.perf_counter() - started) * 1000)
+    level = logging.INFO if all_requests or response.status_code >= 400 else logging.DEBUG
+    requests_log.log(level, "%s %s %s %.1fms", request.method, request.path, response.status_code,
+                     (time.perf_counter() - started) * 1000)
     current_request.reset(token)
     return response
 
 
 @sync_and_async_middleware
 def request_id(get_response):
+    from django.conf import settings
+
+    # ORCHESTRA_REQUEST_LOG=refused (the demo stack's default): only refused and failed requests at INFO
+    all_requests = settings.ORCHESTRA_REQUEST_LOG != "refused"
+    finished = functools.partial(_finished, all_requests=all_requests)
     if iscoroutinefunction(get_response):
         async def middleware(request):
             token, started = _started(request)
             try:
-                return _finished(request, await get_response(request), token, started)
+                return finished(request, await get_response(request), token, started)
             except BaseException:
                 current_request.reset(token)
                 raise
@@ -88,16 +97,40 @@ def request_id(get_response):
         def middleware(request):
             token, started = _started(request)
             try:
-                return _finished(request, get_response(request), token, started)
+                return finished(request, get_response(request), token, started)
             except BaseException:
                 current_request.reset(token)
                 raise
     return middleware
 
 
-def logging_config(*, level: str, fmt: str) -> dict:
+WEBSOCKET_CHATTER = re.compile(r'.* - "WebSocket [^"]*" \[accepted\]$|connection (open|closed)$')
+
+
+class ReadableConsole(logging.Filter):
+    """What the console leaves out, so that ``./scripts/up`` stays readable:
+
+    - ``django.request``'s warning about a refused request (4xx: a 403's ``PermissionDenied`` comes with
+      its traceback): ``orchestra.requests`` already writes that request's one line, with its status;
+      server errors (5xx) keep their line and traceback;
+    - WebSocket connects and disconnects (uvicorn's ``[accepted]``, websockets' ``connection open`` /
+      ``closed``) are DEBUG: shown only when their logger is at DEBUG (``LOG_LEVEL=DEBUG``). A refused
+      socket (``"WebSocket /ws/…" 403``) keeps its one INFO line."""
+
+    def filter(self, record):
+        if record.name == "django.request" and getattr(record, "status_code", 500) < 500:
+            return False
+        if record.levelno == logging.INFO and WEBSOCKET_CHATTER.match(record.getMessage()):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+def logging_config(*, level: str, fmt: str, access_log: bool = False) -> dict:
     """The ``LOGGING`` setting: one console handler (stderr) in format ``fmt`` (``json`` or ``plain``),
-    the root at ``level``; django-q2's logger at ``level`` too, so the cluster's schedule runs show."""
+    the root at ``level``; django-q2's logger at ``level`` too, so the cluster's schedule runs show.
+    uvicorn's access lines only with ``access_log`` (they repeat ``orchestra.requests``' line); the
+    console's filter ``ReadableConsole`` says what else it leaves out."""
     formatter = ({"()": "pythonjsonlogger.json.JsonFormatter",
                   "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(actor)s %(trace_id)s",
                   "rename_fields": {"levelname": "level", "name": "logger"}, "timestamp": True}
@@ -106,20 +139,24 @@ def logging_config(*, level: str, fmt: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_context": {"()": "orchestra_site.request_log.RequestContext"}},
         "formatters": {"default": formatter},
+        "filters": {"request_context": {"()": "orchestra_site.request_log.RequestContext"},
+                    "readable": {"()": "orchestra_site.request_log.ReadableConsole"}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "default",
-                                 "filters": ["request_context"]}},
+                                 "filters": ["readable", "request_context"]}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             # django-q2 adds a handler of its own only when none is configured; with ours it follows the root.
             "django-q": {"level": level},
             # The runserver/uvicorn-independent request line is ours (orchestra.requests): no duplicate.
             "django.server": {"level": "WARNING"},
-            "httpx": {"level": "WARNING"},  # a line per webhook POST: orchestra.webhooks says it better
+            "httpx": {"level": "WARNING"},
+            # django-axes: two INFO lines per successful sign-in; failures and lockouts are its WARNINGs
+            "axes": {"level": "WARNING"},  # a line per webhook POST: orchestra.webhooks says it better
             # uvicorn's own lines, once Django is loaded in a worker, in the same format (its supervisor
             # process never loads Django: its few start/stop lines stay uvicorn's).
             "uvicorn": {"handlers": ["console"], "level": level, "propagate": False},
-            "uvicorn.access": {"handlers": ["console"], "level": level, "propagate": False},
+            "uvicorn.access": {"handlers": ["console"], "level": level if access_log else "WARNING",
+                               "propagate": False},
         },
     }

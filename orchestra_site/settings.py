@@ -13,7 +13,8 @@ same code runs embedded on a laptop and in production:
   ``SECURE_HSTS_PRELOAD``, ``SESSION_COOKIE_SECURE``, ``CSRF_COOKIE_SECURE`` (on by default in production
   mode), ``SECURE_PROXY_SSL_HEADER`` (WSGI behind a proxy: ``HTTP_X_FORWARDED_PROTO``).
 - ``LOG_LEVEL`` (default INFO) and ``LOG_FORMAT`` (``json`` in production mode, else ``plain``): see
-  ``orchestra_site/request_log.py``.
+  ``orchestra_site/request_log.py``. ``UVICORN_ACCESS_LOG`` (default false): uvicorn's access lines too.
+  ``ORCHESTRA_REQUEST_LOG``: ``all`` (default) or ``refused`` (one line only per refused or failed request).
 - ``ORCHESTRA_METRICS_TOKEN``, ``ORCHESTRA_METRICS_ALLOWED_NETWORKS`` (who may read ``/metrics``),
   ``PROMETHEUS_MULTIPROC_DIR``, ``ORCHESTRA_READYZ_TIMEOUT`` (seconds per readiness check).
 - ``ORCHESTRA_Q_WORKERS`` (default 2), ``ORCHESTRA_Q_TIMEOUT`` (seconds per task, default 60).
@@ -321,7 +322,8 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
-LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+ORCHESTRA_REQUEST_LOG = env.str("ORCHESTRA_REQUEST_LOG", default="all")
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT, access_log=env.bool("UVICORN_ACCESS_LOG", default=False))
 
 # Static files are served by WhiteNoise from the app server. In production (ORCHESTRA_STATIC_MANIFEST,
 # default on in production mode) `collectstatic` writes each file under a name holding its content hash,
@@ -335,3 +337,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": _static_storage},
 }
 WHITENOISE_USE_FINDERS = True
+
+# Reviewers' notifications (inbox/notifications): attempts per e-mail or Slack message (with the webhook
+# backoff), the digest period (minutes, from midnight UTC), the SLA fraction after which a proposal is
+# "about to breach" (0.8: 80 % of its SLA elapsed), and the longest SLA looked at (seconds).
+ORCHESTRA_NOTIFY_MAX_ATTEMPTS = env.int("ORCHESTRA_NOTIFY_MAX_ATTEMPTS", default=6)
+ORCHESTRA_NOTIFY_DIGEST_MINUTES = env.int("ORCHESTRA_NOTIFY_DIGEST_MINUTES", default=60)
+ORCHESTRA_NOTIFY_SLA_WARN_AT = env.float("ORCHESTRA_NOTIFY_SLA_WARN_AT", default=0.8)
+ORCHESTRA_NOTIFY_SLA_LONGEST_SECONDS = env.int("ORCHESTRA_NOTIFY_SLA_LONGEST_SECONDS", default=7 * 24 * 3600)

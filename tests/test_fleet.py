@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import pytest
 from django.conf import settings
@@ -22,7 +23,8 @@ from inbox.schemas import ProposalIn
 from orchestra_client import OrchestraClient
 
 ACTIONS = {"ticket.route", "ticket.flag_legal", "content.publish_article", "ticket.file_bug", "release.hold",
-           "service.restart", "deploy.rollback", "firewall.update_rule"}
+           "service.restart", "deploy.rollback", "firewall.update_rule", "data.retention_exception",
+           "oncall.reassign"}
 
 
 def test_every_scenario_action_is_covered():
@@ -49,7 +51,7 @@ def test_scenarios_mix_their_actions():
     rng = random.Random(1)
     ops = next(s for s in scenarios.SCENARIOS if s.agent == "ops-handoff-bot")
     assert {ops.next_body(rng)["action"] for _ in range(60)} == {
-        "service.restart", "deploy.rollback", "firewall.update_rule"}
+        "service.restart", "deploy.rollback", "firewall.update_rule", "oncall.reassign"}
 
 
 def test_every_scenario_is_accepted_and_decidable_in_the_seeded_demo(db):
@@ -87,12 +89,96 @@ def test_describe_names_the_decision():
     assert describe("ops-handoff-bot", p) == (
         "ops-handoff-bot: deploy.rollback service:payments \u2192 edited and approved by alice "
         "(edited args {'to_version': '2'})")
+    long_reason = ("Policy \u201cConfident low-risk, cheap ticket routing auto-approves\u201d (priority 50) "
+                   "matched first.")
+    auto = P.from_json({"id": "a", "status": "approved", "action": "ticket.route", "summary": "s",
+                        "resource": "ticket:SUP-1", "decision": {"decided_by": None, "comment": long_reason}})
+    assert describe("bot", auto) == (
+        f"bot: ticket.route ticket:SUP-1 \u2192 approved by policy \u2014 \u201c{long_reason}\u201d")
     expired = P.from_json({"id": "y", "status": "expired", "action": "release.hold", "summary": "s",
                            "resource": "release:1", "decision": {"decided_by": None}})
     assert describe("qa-release-bot", expired) == "qa-release-bot: release.hold release:1 \u2192 expired"
     refused = P.from_json({"id": "z", "status": "refused", "action": "firewall.update_rule", "summary": "s",
                            "resource": "fw", "decision": {"decided_by": None}})
     assert describe("bot", refused).endswith("\u2192 refused by policy")
+
+
+def test_describe_names_who_edited_and_who_approved():
+    from orchestra_client import Proposal as P
+
+    votes = [{"reviewer": "bob", "verdict": "edit", "comment": "Roll back one version less: 2 is fine.",
+              "args": {"to_version": "2"}, "created_at": "t1"},
+             {"reviewer": "alice", "verdict": "approve", "comment": "", "args": None, "created_at": "t2"}]
+    p = P.from_json({"id": "x", "status": "edited_and_approved", "action": "deploy.rollback", "summary": "s",
+                     "resource": "service:payments", "args": {"to_version": "1"},
+                     "decision": {"decided_by": "alice", "final_args": {"to_version": "2"}, "comment": "",
+                                  "votes": votes}})
+    assert describe("ops-handoff-bot", p) == (
+        "ops-handoff-bot: deploy.rollback service:payments \u2192 edited and approved (edited by bob, approved by "
+        "bob and alice; edited args {'to_version': '2'}) \u2014 \u201cRoll back one version less: 2 is fine.\u201d")
+    quorum = [{"reviewer": "carol", "verdict": "approve", "comment": "Memory leak confirmed on the dashboards."},
+              {"reviewer": "olivia", "verdict": "approve", "comment": "Agreed; restart during the lull."}]
+    both = P.from_json({"id": "q", "status": "approved", "action": "service.restart", "summary": "s",
+                        "resource": "service:auth", "decision": {"decided_by": "olivia", "comment": "x",
+                                                                 "votes": quorum}})
+    assert describe("ops-handoff-bot", both) == (
+        "ops-handoff-bot: service.restart service:auth \u2192 approved by carol and olivia \u2014 carol: "
+        "\u201cMemory leak confirmed on the dashboards.\u201d \u2014 olivia: "
+        "\u201cAgreed; restart during the lull.\u201d")
+
+
+def test_articles_are_spread_no_article_is_proposed_five_times():
+    content = next(s for s in scenarios.SCENARIOS if s.agent == "content-pipeline-bot")
+    assert len({scenarios.content_publish_article(random.Random(i))["resource"] for i in range(2000)}) == len(
+        scenarios.ARTICLES)  # every title has its own resource
+    rng, proposed = random.Random(5), Counter()
+    for _ in range(3 * len(scenarios.ARTICLES)):  # an hour and more at the default rate
+        proposed[content.next_body(rng, proposed)["resource"]] += 1
+    assert max(proposed.values()) <= 4
+
+
+def test_the_agents_share_the_rate_in_proportion():
+    fleet = Fleet("http://127.0.0.1:9", {s.agent: "t" for s in scenarios.SCENARIOS}, rate=0.9)
+    rates = {s.agent: fleet.thread_rate(n) for n, s in enumerate(fleet.scenarios)}
+    assert abs(sum(rates.values()) - 0.9) < 1e-9
+    assert rates["intake-triage-bot"] == rates["ops-handoff-bot"] == 3 * rates["content-pipeline-bot"]
+    fleet.shutdown()
+
+
+def test_the_openers_give_every_demo_login_work_and_the_board_what_only_it_decides(db):
+    """Submitted like the fleet does at start, the agents' openers leave work in every demo inbox, for
+    every demo reviewer; the board (erin) gets a compliance issue and a cross-domain conflict, which
+    nobody below it may decide; the two agents' on-call requests conflict."""
+    from django.contrib.auth import get_user_model
+
+    from governance.permissions import can_decide
+    from governance.services import enterprise_inbox
+    from inbox import services
+    from inbox.management.commands.seed_demo import INBOXES, USERS
+
+    call_command("seed_demo", stdout=io.StringIO())
+    rng = random.Random(6)
+    pending = []
+    for scenario in scenarios.SCENARIOS:
+        agent = Agent.objects.get(name=scenario.agent)
+        for n in range(len(scenario.openers)):
+            body = scenario.opener(n, rng)
+            p, _ = services.proposal_submit(agent=agent, data=ProposalIn(**body).to_model_fields())
+            assert p.is_pending, body
+            pending.append(p)
+    assert {slug for slug, *_ in INBOXES} <= {p.inbox.slug for p in pending}
+    for username, *_ in USERS:
+        if username in ("admin", "audrey"):  # audrey audits: she reads, never decides
+            continue
+        user = get_user_model().objects.get(username=username)
+        assert any(can_decide(user, p.inbox) for p in pending), username
+    board = [p for p in pending if p.inbox_id == enterprise_inbox().pk]
+    assert {p.category for p in board} == {"compliance_issue", "cross_domain_conflict"}
+    assert len({p.agent.domain_id for p in board if p.action == "oncall.reassign"}) == 2
+    others = get_user_model().objects.exclude(username__in=["erin", "admin"])
+    assert not any(can_decide(u, p.inbox) for u in others for p in board)
+    reassign = [p for p in board if p.action == "oncall.reassign"]
+    assert reassign[1].conflicts_with.filter(pk=reassign[0].pk).exists()
 
 
 # --- a short run against a live server ------------------------------------------------------------

@@ -86,3 +86,70 @@ def test_development_lines_are_plain():
 
 def test_the_task_cluster_logs_at_info():
     assert logging.getLogger("django-q").getEffectiveLevel() <= logging.INFO
+
+
+def test_a_refused_request_is_one_line_without_a_traceback(json_logs, client, alice):
+    client.force_login(alice)
+    before = len(json_logs())
+    assert client.get("/governance/kill-switch/").status_code == 403
+    lines = json_logs()[before:]
+    assert [(line["logger"], line["message"].split(" ")[:3]) for line in lines] == [
+        ("orchestra.requests", ["GET", "/governance/kill-switch/", "403"])]
+    assert "exc_info" not in lines[0]
+
+
+def test_a_server_error_keeps_its_traceback():
+    buffer = configure("plain")
+    try:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("django.request").error("Internal Server Error: /x", exc_info=True,
+                                                      extra={"status_code": 500})
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+    assert "Internal Server Error: /x" in buffer.getvalue() and "ValueError: boom" in buffer.getvalue()
+
+
+@pytest.mark.parametrize("level, shown", [("INFO", False), ("DEBUG", True)])
+def test_websocket_connects_are_debug_lines(level, shown):
+    logging.config.dictConfig(logging_config(level=level, fmt="plain"))
+    buffer = io.StringIO()
+    logging.getLogger().handlers[0].setStream(buffer)
+    try:
+        logging.getLogger("uvicorn.error").info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5", "/ws/inbox/3/")
+        logging.getLogger("websockets.server").info("connection open")
+        logging.getLogger("uvicorn.error").info('%s - "WebSocket %s" 403', "127.0.0.1:5", "/ws/inbox/4/")
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+    out = buffer.getvalue()
+    assert ('DEBUG uvicorn.error [None None] 127.0.0.1:5 - "WebSocket /ws/inbox/3/" [accepted]' in out) is shown
+    assert ("connection open" in out) is shown
+    assert 'INFO uvicorn.error [None None] 127.0.0.1:5 - "WebSocket /ws/inbox/4/" 403' in out  # refused: kept
+
+
+def test_uvicorn_access_lines_only_when_asked():
+    assert logging_config(level="INFO", fmt="plain")["loggers"]["uvicorn.access"]["level"] == "WARNING"
+    assert logging_config(level="INFO", fmt="plain", access_log=True)["loggers"]["uvicorn.access"]["level"] == "INFO"
+
+
+def test_the_demo_stack_logs_only_refused_requests(json_logs, settings, alice):
+    from django.test import Client
+
+    settings.ORCHESTRA_REQUEST_LOG = "refused"  # what ./scripts/up sets without --access-log
+    client = Client()
+    client.force_login(alice)
+    before = len(json_logs())
+    assert client.get("/profile/").status_code == 200
+    assert client.get("/governance/kill-switch/").status_code == 403
+    lines = request_lines(json_logs()[before:])
+    assert [line["message"].split(" ")[:3] for line in lines] == [["GET", "/governance/kill-switch/", "403"]]
+
+
+def test_run_stack_asks_for_the_readable_console():
+    from inbox.management.commands.run_stack import stack_env
+
+    quiet = stack_env(host="127.0.0.1", port=8103, workers=1, access_log=False, base_url="u", fleet_rate=0.2)
+    loud = stack_env(host="127.0.0.1", port=8103, workers=1, access_log=True, base_url="u", fleet_rate=0.2)
+    assert (quiet["ORCHESTRA_REQUEST_LOG"], quiet["UVICORN_ACCESS_LOG"]) == ("refused", "false")
+    assert (loud["ORCHESTRA_REQUEST_LOG"], loud["UVICORN_ACCESS_LOG"]) == ("all", "true")

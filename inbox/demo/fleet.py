@@ -26,20 +26,48 @@ from orchestra_client import (
 # --- the fleet ------------------------------------------------------------------------------------
 
 UNATTRIBUTED = ("expired", "superseded")  # final states nobody "decided"
+OPENER_GAP = 6.0  # seconds, at most, between an agent's openers
 NOT_DECISIONS = ("submitted", "errors", "skipped (too many pending)")
 
 
-def describe(agent: str, p: Proposal) -> str:
-    """One line per decision, e.g. ``ops-handoff-bot: deploy.rollback service:payments → approved by alice``."""
-    line = f"{agent}: {p.action} {p.raw.get('resource', '')} \u2192 {p.status.replace('_', ' ')}"
-    if p.decided_by:
-        line += f" by {p.decided_by}"
-    elif p.status not in UNATTRIBUTED:
-        line += " by policy"
+def _names(names: list[str]) -> str:
+    names = list(dict.fromkeys(names))  # each once, in order
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _deciders(p: Proposal) -> str:
+    """Who decided, from the votes: ``by alice``; ``by alice and bob`` (a quorum); for an edit ``(edited by
+    alice, approved by alice and bob; edited args {…})``. Without votes, the decision's ``decided_by``."""
+    votes = p.votes
     if p.edited:
-        line += f" (edited args {p.args_to_run})"
-    if p.comment:
-        line += f" \u2014 \u201c{p.comment[:80]}\u201d"
+        editors = [v["reviewer"] for v in votes if v["verdict"] == "edit"]
+        approvers = [v["reviewer"] for v in votes if v["verdict"] in ("approve", "edit")]
+        if not editors:
+            return f" by {p.decided_by} (edited args {p.args_to_run})" if p.decided_by else \
+                f" (edited args {p.args_to_run})"
+        return f" (edited by {_names(editors)}, approved by {_names(approvers)}; edited args {p.args_to_run})"
+    deciding = {"approved": ("approve",), "rejected": ("reject",), "answered": ("answer",)}.get(p.status, ())
+    names = [v["reviewer"] for v in votes if v["verdict"] in deciding]
+    if names:
+        return f" by {_names(names)}"
+    return f" by {p.decided_by}" if p.decided_by else ""
+
+
+def describe(agent: str, p: Proposal) -> str:
+    """One line per decision, e.g. ``ops-handoff-bot: deploy.rollback service:payments → approved by alice``,
+    with who decided (``_deciders``: who edited and who approved, and the edited args) and every reason
+    given, whole: the decision's comment (a reviewer's, or the policy's reason), or each vote's when
+    several reviewers gave one."""
+    line = f"{agent}: {p.action} {p.raw.get('resource', '')} \u2192 {p.status.replace('_', ' ')}"
+    who = _deciders(p)
+    line += who if who else ("" if p.status in UNATTRIBUTED else " by policy")
+    comments = [(v["reviewer"], v["comment"]) for v in p.votes if v.get("comment")]
+    if len(comments) > 1:
+        line += "".join(f" \u2014 {name}: \u201c{text}\u201d" for name, text in comments)
+    elif p.comment:
+        line += f" \u2014 \u201c{p.comment}\u201d"
+    elif comments:
+        line += f" \u2014 \u201c{comments[0][1]}\u201d"
     return line
 
 
@@ -58,6 +86,7 @@ class Fleet:
         self.scenarios = [s for s in SCENARIOS if s.agent in tokens]
         self.workers = workers or len(self.scenarios)
         self.rate = rate
+        self.proposed: dict[str, Counter] = defaultdict(Counter)  # agent -> resource -> times proposed
         self.max_pending = max_pending
         self.emit = emit
         self.rng = random.Random(seed)
@@ -76,6 +105,11 @@ class Fleet:
     def _count(self, agent: str, key: str) -> None:
         with self.lock:
             self.stats[agent][key] += 1
+
+    def thread_rate(self, n: int) -> float:
+        """Proposals per second of agent thread ``n``: the fleet's rate, shared by the scenarios' ``share``."""
+        shares = [self.scenarios[i % len(self.scenarios)].share for i in range(self.workers)]
+        return self.rate * shares[n] / sum(shares)
 
     def start(self) -> None:
         for n in range(self.workers):
@@ -106,17 +140,25 @@ class Fleet:
             client.close()
 
     def _work(self, scenario: Scenario, rng: random.Random, n: int) -> None:
-        per_worker = self.rate / self.workers
-        # the first proposals come soon, spread over the workers, so a fresh demo shows something
-        delay = min(rng.uniform(0.5, 3.0) + n, 1 / per_worker)
+        per_worker = self.thread_rate(n)
+        # the first thread of each agent posts its openers a few seconds apart (every demo inbox has work
+        # within a minute), then proposals arrive at the agent's share of the rate
+        openers = 0 if n < len(self.scenarios) else len(scenario.openers)
+        delay = rng.uniform(0.5, 2.0) + n * 0.5
         while not self.stop.wait(delay):
-            delay = rng.expovariate(per_worker)
+            body = scenario.opener(openers, rng)
+            if body is not None:
+                openers += 1
+                delay = rng.uniform(OPENER_GAP / 2, OPENER_GAP) if openers < len(scenario.openers) else \
+                    rng.expovariate(per_worker)
+            else:
+                delay = rng.expovariate(per_worker)
             slot = self.slots[scenario.agent]
             if not slot.acquire(blocking=False):
                 self._count(scenario.agent, "skipped (too many pending)")
                 continue
             try:
-                self._submit(scenario, rng, slot)
+                self._submit(scenario, rng, slot, body)
             except RateLimited as exc:
                 slot.release()
                 delay = max(delay, exc.retry_after or 5)
@@ -135,8 +177,11 @@ class Fleet:
                 self._count(scenario.agent, "errors")
                 self._say(f"{scenario.agent}: unexpected {type(exc).__name__}: {exc}")
 
-    def _submit(self, scenario: Scenario, rng: random.Random, slot: threading.BoundedSemaphore) -> None:
-        body = scenario.next_body(rng)
+    def _submit(self, scenario: Scenario, rng: random.Random, slot: threading.BoundedSemaphore,
+                body: dict | None = None) -> None:
+        with self.lock:
+            body = body or scenario.next_body(rng, self.proposed[scenario.agent])
+            self.proposed[scenario.agent][body["resource"]] += 1
         p = self.clients[scenario.agent].submit(**body)
         self._count(scenario.agent, "submitted")
         self._say(f"{scenario.agent}: proposed {p.action} {body.get('resource', '')} "

@@ -5,15 +5,26 @@ runtime that posts them is :mod:`inbox.demo.fleet`.
 
 Scenarios (agent → actions, routed by the seed_demo rules):
 
-- intake-triage-bot: ``ticket.route`` (support triage), ``ticket.flag_legal`` (legal)
+- intake-triage-bot: ``ticket.route`` (support triage), ``ticket.flag_legal`` (legal),
+  ``data.retention_exception`` (compliance: only the enterprise board decides it)
 - content-pipeline-bot: ``content.publish_article`` (content editors: needs an editor's sign-off)
 - qa-release-bot: ``ticket.file_bug`` (QA & release), ``release.hold`` (the Platform orchestrator)
 - ops-handoff-bot: ``service.restart``, ``firewall.update_rule`` (incident commanders),
   ``deploy.rollback`` (platform reviewers)
+- qa-release-bot (Platform) and ops-handoff-bot (Operations) both ask for the same on-call engineers
+  (``oncall.reassign``, a cross-domain conflict: the enterprise board decides, and sees the two side by side)
+
+Traffic: each agent posts its ``openers`` first, a few seconds apart, so that within a minute of
+``./scripts/up`` every demo inbox (and so every demo login) has work; then Poisson arrivals, each agent at
+its ``share`` of the fleet's rate, so inboxes fill in proportion. An article is proposed again only
+once every other article has been proposed as often (``Scenario.distinct``; ``Fleet`` keeps the count).
+``DEMO_ACTION_TYPES`` are the action types these scenarios add to the default ones (``seed_demo``).
 """
 from __future__ import annotations
 
+import functools
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -58,11 +69,11 @@ LEGAL_TOPICS = [
 ]
 
 
-def ticket_route(rng: random.Random) -> Body:
+def ticket_route(rng: random.Random, *, confidence: float | None = None) -> Body:
     ticket = f"SUP-{rng.randint(4000, 9999)}"
     topic, subject, queue, priority = rng.choice(TICKET_TOPICS)
     customer = rng.choice(CUSTOMERS)
-    confidence = _conf(rng, 0.55, 0.97)
+    confidence = confidence if confidence is not None else _conf(rng, 0.55, 0.97)
     return {
         "action": "ticket.route",
         "resource": f"ticket:{ticket}",
@@ -102,15 +113,19 @@ def ticket_flag_legal(rng: random.Random) -> Body:
 
 # --- content pipeline -----------------------------------------------------------------------------
 
-ARTICLES = [
-    ("How we cut p99 latency by 40% with connection pooling", "engineering-blog"),
-    ("Five approval workflows every AI agent needs", "product-blog"),
-    ("Release notes: November", "changelog"),
-    ("Customer story: Globex automates invoice triage", "customers"),
-    ("Security advisory: rotating API tokens", "security"),
-    ("A practical guide to human-in-the-loop review", "product-blog"),
-    ("What's new in the reviewer inbox", "changelog"),
+# (subject, channel) × format: 60 distinct articles.
+ARTICLE_SUBJECTS = [
+    ("connection pooling", "engineering-blog"), ("our on-call handbook", "engineering-blog"),
+    ("approval workflows for AI agents", "product-blog"), ("human-in-the-loop review", "product-blog"),
+    ("the reviewer inbox", "changelog"), ("audit trail exports", "changelog"),
+    ("Globex's invoice triage", "customers"), ("Initech's release train", "customers"),
+    ("rotating API tokens", "security"), ("least-privilege agent tokens", "security"),
+    ("data retention", "product-blog"), ("cost budgets for agent fleets", "product-blog"),
 ]
+ARTICLE_FORMATS = ["A practical guide to {s}", "What we learned about {s}", "Five questions about {s}",
+                   "{S}: the November update", "Behind the scenes: {s}"]
+ARTICLES = [(f.format(s=subject, S=subject[0].upper() + subject[1:]), channel)
+            for subject, channel in ARTICLE_SUBJECTS for f in ARTICLE_FORMATS]
 AUTHORS = ["Priya Natarajan", "Tom Becker", "Lena Fischer", "Marcus Ode", "Sofia Alvarez"]
 
 
@@ -157,7 +172,7 @@ def _version(rng: random.Random) -> str:
     return f"2026.{rng.randint(10, 12)}.{rng.randint(1, 9)}"
 
 
-def ticket_file_bug(rng: random.Random) -> Body:
+def ticket_file_bug(rng: random.Random, *, confidence: float | None = None) -> Body:
     component = rng.choice(COMPONENTS)
     kind, detail = rng.choice(FAILURES)
     sha = f"{rng.getrandbits(28):07x}"
@@ -172,14 +187,14 @@ def ticket_file_bug(rng: random.Random) -> Body:
         "reasoning": detail.format(sha=sha, component=component)
         + f". Reproduced in {rng.randint(2, 5)} of {rng.randint(5, 6)} reruns of {run}; no open ticket matches.",
         "risk": "low",
-        "confidence": _conf(rng, 0.6, 0.93),
+        "confidence": confidence if confidence is not None else _conf(rng, 0.6, 0.93),
         "cost_usd": _cost(rng, 0.02, 0.12),
         "classification": "internal",
         "related_tasks": [run],
     }
 
 
-def release_hold(rng: random.Random) -> Body:
+def release_hold(rng: random.Random, *, risk: str | None = None) -> Body:
     version = _version(rng)
     component = rng.choice(COMPONENTS)
     failing = rng.randint(1, 7)
@@ -194,7 +209,7 @@ def release_hold(rng: random.Random) -> Body:
             f"The release candidate's end-to-end suite has {failing} failing blocking test(s) in {component} "
             f"(see {bug}). Last green build was {rng.randint(2, 9)} hours ago; the release train leaves at 16:00 UTC."
         ),
-        "risk": rng.choice(["medium", "high"]),
+        "risk": risk or rng.choice(["medium", "high"]),
         "confidence": _conf(rng, 0.7, 0.96),
         "cost_usd": "0",
         "classification": "internal",
@@ -234,7 +249,7 @@ def service_restart(rng: random.Random) -> Body:
     }
 
 
-def deploy_rollback(rng: random.Random) -> Body:
+def deploy_rollback(rng: random.Random, *, risk: str | None = None) -> Body:
     service = rng.choice(SERVICES)
     current = _version(rng)
     target = f"{current.rsplit('.', 1)[0]}.{max(0, int(current.rsplit('.', 1)[1]) - 1)}"
@@ -248,7 +263,7 @@ def deploy_rollback(rng: random.Random) -> Body:
                  "region": rng.choice(REGIONS + ["all"])},
         "reasoning": f"Error rate rose from {before}% to {after}% within {rng.randint(4, 25)} minutes of "
                      f"deploying {current}; no schema migration in between, so rolling back is safe.",
-        "risk": rng.choice(["high", "high", "critical"]),
+        "risk": risk or rng.choice(["high", "high", "critical"]),
         "confidence": _conf(rng, 0.65, 0.95),
         "cost_usd": _cost(rng, 0.5, 12.0),
         "classification": "internal",
@@ -281,30 +296,122 @@ def firewall_update_rule(rng: random.Random) -> Body:
     }
 
 
+# --- what only the enterprise board decides ---------------------------------------------------------
+
+RETENTION_CASES = [
+    ("legal hold requested by counsel for a pending dispute", "Legal hold LH-{n}"),
+    ("a regulator's inquiry asks for 18 months of ticket history", "Regulator request REG-{n}"),
+    ("the customer's auditors need the original tickets for their SOC 2 review", "Audit request AUD-{n}"),
+]
+
+
+def data_retention_exception(rng: random.Random) -> Body:
+    """Keep a customer's tickets past the 90-day retention: a compliance issue (the board's)."""
+    customer = rng.choice(CUSTOMERS)
+    why, ref = rng.choice(RETENTION_CASES)
+    ref = ref.format(n=rng.randint(100, 999))
+    days = rng.choice([180, 365, 540])
+    return {
+        "action": "data.retention_exception",
+        "resource": f"retention:{customer.lower().replace(' ', '-')}",
+        "summary": f"Keep {customer}'s support tickets for {days} days instead of 90 ({ref})",
+        "args": {"customer": customer, "keep_days": days, "scope": "support_tickets", "reference": ref},
+        "reasoning": f"The purge job would delete {rng.randint(300, 4000)} tickets of {customer} on Sunday, but "
+                     f"{why}. An exception to the retention policy is a compliance decision.",
+        "risk": "medium",
+        "confidence": _conf(rng, 0.7, 0.95),
+        "cost_usd": "0",
+        "classification": "sensitive",
+        "related_tasks": [ref],
+    }
+
+
+ONCALL_TEAMS = ["platform-sre", "database-reliability", "edge-network"]
+
+
+def oncall_reassign(rng: random.Random, *, team: str | None = None, week: int | None = None) -> Body:
+    """Ask for engineers of another domain's on-call team. qa-release-bot (Platform, for a release) and
+    ops-handoff-bot (Operations, for an incident) both ask for the same teams: a cross-domain conflict."""
+    team = team or rng.choice(ONCALL_TEAMS)
+    week = week or rng.randint(47, 49)
+    people = rng.randint(1, 3)
+    need = rng.choice([f"the {_version(rng)} release freeze", f"incident INC-{rng.randint(1000, 1999)} follow-up",
+                       "the payments migration"])
+    return {
+        "action": "oncall.reassign",
+        "resource": f"oncall:{team}/week-{week}",
+        "summary": f"Move {people} engineer(s) of {team} to {need} in week {week}",
+        "args": {"team": team, "week": week, "engineers": people, "for": need},
+        "reasoning": f"{need[0].upper() + need[1:]} needs {people} more engineer(s) with {team} experience in week "
+                     f"{week}; the team's rota is shared between Platform and Operations, so the board arbitrates.",
+        "risk": "medium",
+        "confidence": _conf(rng, 0.6, 0.9),
+        "cost_usd": _cost(rng, 0, 40),
+        "classification": "internal",
+        "related_tasks": [f"ROTA-{week}"],
+    }
+
+
+DEMO_ACTION_TYPES = {  # name: (category in the authority matrix, description, args schema)
+    "data.retention_exception": ("compliance_issue", "Keep data past its retention period.", {
+        "type": "object", "required": ["customer", "keep_days"],
+        "properties": {"customer": {"type": "string"}, "keep_days": {"type": "integer", "minimum": 1}}}),
+    "oncall.reassign": ("cross_domain_conflict", "Move on-call engineers between domains.", {
+        "type": "object", "required": ["team", "engineers"],
+        "properties": {"team": {"type": "string"}, "engineers": {"type": "integer", "minimum": 1}}}),
+}
+
+
 # --- who proposes what ----------------------------------------------------------------------------
 
 Generator = Callable[[random.Random], Body]
 
 
+DISTINCT_DRAWS = 12  # candidates drawn when resources must be spread (the least proposed one wins)
+
+
 @dataclass(frozen=True)
 class Scenario:
-    """A demo agent and the proposals it makes, with relative weights."""
+    """A demo agent and the proposals it makes: ``generators`` with relative weights, ``openers`` (what
+    it posts first, in order), its ``share`` of the fleet's rate, and whether its resources must be
+    spread (``distinct``: each proposal goes to the least proposed of several drawn)."""
 
     agent: str
     title: str
-    generators: tuple[tuple[Generator, int], ...]
+    generators: tuple[tuple[Generator, float], ...]
+    openers: tuple[Generator, ...] = ()
+    share: float = 1.0
+    distinct: bool = False
 
-    def next_body(self, rng: random.Random) -> Body:
+    def next_body(self, rng: random.Random, proposed: Counter | None = None) -> Body:
+        """A proposal body; with ``distinct``, the least proposed resource (per ``proposed``, resource →
+        times) of ``DISTINCT_DRAWS`` drawn."""
         funcs, weights = zip(*self.generators, strict=True)
-        return rng.choices(funcs, weights=weights)[0](rng)
+        if not (self.distinct and proposed is not None):
+            return rng.choices(funcs, weights=weights)[0](rng)
+        bodies = [rng.choices(funcs, weights=weights)[0](rng) for _ in range(DISTINCT_DRAWS)]
+        return min(bodies, key=lambda body: proposed[body["resource"]])
+
+    def opener(self, n: int, rng: random.Random) -> Body | None:
+        """The ``n``-th opener's body, None after the last."""
+        return self.openers[n](rng) if n < len(self.openers) else None
 
 
 SCENARIOS = (
-    Scenario("intake-triage-bot", "Intake triage", ((ticket_route, 4), (ticket_flag_legal, 1))),
-    Scenario("content-pipeline-bot", "Content pipeline", ((content_publish_article, 1),)),
-    Scenario("qa-release-bot", "QA and release", ((ticket_file_bug, 3), (release_hold, 1))),
+    Scenario("intake-triage-bot", "Intake triage",
+             ((ticket_route, 4), (ticket_flag_legal, 1), (data_retention_exception, 0.5)),
+             openers=(functools.partial(ticket_route, confidence=0.72), ticket_flag_legal, data_retention_exception),
+             share=3),
+    Scenario("content-pipeline-bot", "Content pipeline", ((content_publish_article, 1),),
+             openers=(content_publish_article,), share=1, distinct=True),
+    Scenario("qa-release-bot", "QA and release", ((ticket_file_bug, 3), (release_hold, 1), (oncall_reassign, 0.5)),
+             openers=(functools.partial(ticket_file_bug, confidence=0.7),
+                      functools.partial(release_hold, risk="medium"),
+                      functools.partial(oncall_reassign, team="platform-sre", week=48)), share=2),
     Scenario("ops-handoff-bot", "Ops handoffs",
-             ((service_restart, 2), (deploy_rollback, 2), (firewall_update_rule, 1))),
+             ((service_restart, 2), (deploy_rollback, 2), (firewall_update_rule, 1), (oncall_reassign, 0.5)),
+             openers=(functools.partial(deploy_rollback, risk="high"), service_restart,
+                      functools.partial(oncall_reassign, team="platform-sre", week=48)), share=3),
 )
 AGENT_NAMES = tuple(s.agent for s in SCENARIOS)
 ACTIONS = {g.__name__.replace("_", ".", 1): g for s in SCENARIOS for g, _ in s.generators}

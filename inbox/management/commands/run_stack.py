@@ -89,6 +89,8 @@ def stack_env(*, host: str, port: int, workers: int, access_log: bool, base_url:
         "UVICORN_HOST": host,
         "WEB_CONCURRENCY": str(workers),
         "UVICORN_ACCESS_LOG": "true" if access_log else "false",
+        # the demo's console: the fleet's lines and refused requests, not every successful poll
+        "ORCHESTRA_REQUEST_LOG": "all" if access_log else "refused",
         "ORCHESTRA_FLEET_URL": base_url,
         "ORCHESTRA_FLEET_RATE": f"{fleet_rate:g}",
     })

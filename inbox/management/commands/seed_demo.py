@@ -6,7 +6,8 @@ from django.db import transaction
 
 from governance.audit.alerts import alerts_acknowledge_all
 from governance.defaults import seed_policies
-from governance.models import Agent, Inbox
+from governance.models import ActionCategory, ActionType, Agent, Inbox
+from governance.rulebook import action_type_save
 from governance.services import (
     ENTERPRISE_GROUP,
     agent_create,
@@ -17,6 +18,7 @@ from governance.services import (
     inbox_create,
 )
 from inbox import hooks
+from inbox.demo.scenarios import DEMO_ACTION_TYPES
 
 DEMO_PASSWORD = "orchestra-demo"
 
@@ -83,6 +85,11 @@ class Command(BaseCommand):
             domain_orchestrator_grant(user=olivia, domain=domain_get_or_create(name=domain_name))
         global_role_grant(user=User.objects.get(username="erin"), role="enterprise_governance")
         created = seed_policies()
+        for name, (slug, description, schema) in DEMO_ACTION_TYPES.items():  # what only the board decides
+            category = ActionCategory.objects.filter(slug=slug).first()  # the matrix's (migration), if kept
+            if category is not None and not ActionType.objects.filter(name=name).exists():
+                action_type_save(by=None, reason="demo action type (seeded)", name=name, description=description,
+                                 category=category, args_schema=schema)
         for domain_name, usernames in [("Platform", ["alice", "bob"]), ("Operations", ["carol"]), ("Product", ["dan"])]:
             group = domain_get_or_create(name=domain_name).default_inbox.reviewers
             for username in usernames:

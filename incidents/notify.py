@@ -1,5 +1,7 @@
-"""Who hears about an incident, by e-mail (Django's e-mail backend), sent by the django-q2 worker
-after the change commits (``incidents.tasks.send_notice``): never inside a request's transaction.
+"""Who hears about an incident, by e-mail (Django's e-mail backend). Each message is owed in the
+change's own transaction (``inbox.notifications.outbox.emails_owe``: one row per recipient) and sent
+by the django-q2 worker after the commit, at least once: a SIGKILLed cluster loses none (the
+notification sweep queues again what is owed), failures are retried and shown in admin.
 
 - declared (or a candidate accepted): by the severity's response — everyone in the domain's
   responder group (``page_all``), the commander (``page_commander``; the group when there is none),
@@ -11,22 +13,18 @@ after the change commits (``incidents.tasks.send_notice``): never inside a reque
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db import transaction
 from django.db.models import Q
-from django_q.tasks import async_task
 from guardian.shortcuts import get_users_with_perms
 
 from governance.permissions import ENTERPRISE, ORCHESTRATE
+from inbox.notifications.outbox import emails_owe
 
 from .models import DomainResponse, Incident, Response, RoleKind, Severity, StatusUpdate
 
-TASK = "incidents.tasks.send_notice"
-
 
 def _queue(subject: str, body: str, recipients) -> None:
-    recipients = sorted({r for r in recipients if r})
-    if recipients:
-        transaction.on_commit(lambda: async_task(TASK, subject, body, recipients))
+    """Inside the change's transaction: owe ``subject``/``body`` to each of ``recipients``."""
+    emails_owe(subject, body, recipients)
 
 
 def _link(incident: Incident) -> str:

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import Schedule
 
@@ -173,3 +174,28 @@ def second_agent(ops):
 def test_incidents_are_kept_in_the_database_after_the_tests(monitor):
     candidate(monitor)
     assert Incident.objects.count() == 1 and StatusUpdate.objects.count() == 0
+
+
+def test_an_incident_notice_lost_with_the_cluster_is_sent_by_the_sweep(ops, ines, raj, monkeypatch,
+                                                                       django_capture_on_commit_callbacks):
+    """Incident e-mails are owed in the declaring transaction (one notification-outbox row each): when
+    the queued tasks die with the cluster, the notification sweep sends them later, once each."""
+    from django_q.models import OrmQ
+
+    from inbox.notifications import outbox
+    from inbox.notifications import tasks as notification_tasks
+    from inbox.notifications.models import OwedNotification
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_report(reporter=ines, title="Everything is down", severity="SEV-1", domain=ops)
+    owed = OwedNotification.objects.filter(event=None, state="owed")
+    assert sorted(owed.values_list("to_email", flat=True)) == ["ines@example.com", "raj@example.com"]
+    assert mail.outbox == []
+    OrmQ.objects.all().delete()  # the broker's copies are gone with the killed cluster
+    OwedNotification.objects.update(queued_at=timezone.now() - timedelta(seconds=outbox.lease_seconds() + 1))
+    monkeypatch.setattr(Conf, "SYNC", True)
+    assert notification_tasks.sweep()["deliveries"] == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["ines@example.com", "raj@example.com"]
+    assert all(m.subject.startswith("[SEV-1]") for m in mail.outbox)
+    assert notification_tasks.sweep()["deliveries"] == 0 and not owed.exists()

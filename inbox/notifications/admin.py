@@ -84,11 +84,16 @@ class ReadOnlyAdmin(ActionsNeedPermission):
 class OwedNotificationAdmin(ReadOnlyAdmin):
     """Every e-mail and Slack delivery: owed, delivered, given up (with why) or refused."""
 
-    list_display = ("created_at", "channel", "user", "inbox", "state", "attempts", "next_attempt_at", "short_error")
+    list_display = ("created_at", "channel", "recipient", "state", "attempts", "next_attempt_at", "short_error")
     list_filter = ("state", "channel")
-    readonly_fields = ("id", "event", "channel", "user", "inbox", "state", "attempts", "next_attempt_at",
+    readonly_fields = ("id", "event", "channel", "user", "inbox", "to_email", "subject", "state", "attempts",
+                       "next_attempt_at",
                        "leased_until", "queued_at", "last_error", "created_at", "done_at")
     actions = ["retry"]
+
+    @admin.display(description="to")
+    def recipient(self, obj):
+        return obj.user or obj.to_email or (f"Slack of {obj.inbox}" if obj.inbox_id else "")
 
     @admin.display(description="Last error")
     def short_error(self, obj):

@@ -7,6 +7,8 @@ Two outboxes, written where the promise is made so that a SIGKILLed task cluster
   ``fanned_out_at`` is set in the transaction that writes its deliveries.
 - ``OwedNotification``: one delivery (an e-mail to a reviewer, now or in the next digest; a message
   to an inbox's Slack channel), marked ``delivered`` only after the mail backend or Slack accepted it.
+  Apps above the inbox owe ready-made e-mails the same way (``outbox.emails_owe``: an incident's
+  notices): no event, the address, subject and text on the row.
 """
 import uuid
 
@@ -109,8 +111,13 @@ class OwedNotification(models.Model):
         REFUSED = "refused", "Refused (address not allowed)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    event = models.ForeignKey(NotificationEvent, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(NotificationEvent, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="deliveries",
+                              help_text="What it tells; empty for a ready-made e-mail (``emails_owe``).")
     channel = models.CharField(max_length=10, choices=Channel.choices)
+    to_email = models.EmailField(blank=True, help_text="A ready-made e-mail's address (no event).")
+    subject = models.CharField(max_length=300, blank=True, help_text="A ready-made e-mail's subject.")
+    body = models.TextField(blank=True, help_text="A ready-made e-mail's text.")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
                              related_name="+", help_text="The reviewer e-mailed (e-mail and digest).")
     inbox = models.ForeignKey("governance.Inbox", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
@@ -129,6 +136,8 @@ class OwedNotification(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["state", "next_attempt_at"], name="owed_notification_due")]
         constraints = [
+            models.CheckConstraint(condition=Q(event__isnull=False) | ~Q(to_email=""),
+                                   name="owed_notification_says_what"),
             models.UniqueConstraint(fields=["event", "user"], condition=Q(user__isnull=False),
                                     name="owed_notification_once_per_user"),
             models.UniqueConstraint(fields=["event", "inbox"], condition=Q(inbox__isnull=False),

@@ -55,6 +55,21 @@ def enqueue_deliveries(rows: list[OwedNotification]) -> None:
     _enqueue("deliver", [r.pk for r in rows if r.channel != Channel.DIGEST], OwedNotification, "pk")
 
 
+def emails_owe(subject: str, body: str, recipients) -> list[OwedNotification]:
+    """Inside the caller's transaction: owe one ready-made e-mail (``subject``, ``body``) to each
+    distinct address in ``recipients`` (blank ones skipped; nobody sees the others' addresses), queued
+    after the commit and delivered at least once like every notification (retries, the sweep, failures
+    in admin). For apps above the inbox, e.g. an incident's notices. Returns the rows written."""
+    now = timezone.now()
+    rows = [OwedNotification(channel=Channel.EMAIL, to_email=to, subject=subject[:300], body=body,
+                             next_attempt_at=now, queued_at=now)
+            for to in sorted({r.strip() for r in recipients if r and r.strip()})]
+    if rows:
+        OwedNotification.objects.bulk_create(rows)
+        transaction.on_commit(lambda: enqueue_deliveries(rows))
+    return rows
+
+
 def _lease(now):
     return now + timedelta(seconds=lease_seconds())
 

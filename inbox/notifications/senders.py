@@ -41,7 +41,10 @@ def details(event: NotificationEvent) -> str:
 
 
 def email_one(row: OwedNotification) -> None:
-    """One e-mail to ``row.user`` about ``row.event``."""
+    """One e-mail to ``row.user`` about ``row.event``, or a ready-made one (no event) to ``row.to_email``."""
+    if row.event_id is None:
+        _mail(row.subject, row.body, row.to_email)
+        return
     event = row.event
     _mail(f"[Orchestra] {headline(event)}", f"{details(event)}\n\nOpen it: {proposal_link(event.proposal_id)}\n",
           row.user.email)

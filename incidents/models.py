@@ -243,6 +243,7 @@ class TimelineEntry(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+        verbose_name_plural = "timeline entries"
         indexes = [models.Index(fields=["incident", "-at"], name="timeline_newest")]
 
     def __str__(self):

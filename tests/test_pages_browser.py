@@ -76,7 +76,8 @@ def overflow(page) -> dict:
         const out = [...document.querySelectorAll('body *')]
             .filter((e) => e.getBoundingClientRect().right > w + 1 && e.offsetParent !== null
                      && getComputedStyle(e).position !== 'fixed')
-            .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className} → ${Math.round(e.getBoundingClientRect().right)}`);
+            .slice(0, 5)
+            .map((e) => `${e.tagName.toLowerCase()}.${e.className} → ${Math.round(e.getBoundingClientRect().right)}`);
         return {scrollWidth: document.documentElement.scrollWidth, width: w, out};
     }""")
 
@@ -152,3 +153,21 @@ def test_main_pages_have_no_serious_accessibility_violations(live_url, browser, 
     folder = Path(os.environ.get("ORCHESTRA_SCREENSHOTS") or tmp_path)
     (folder / f"axe-{width}.json").write_text(json.dumps(found, indent=1))
     assert {name: v for name, v in found.items() if v} == {}
+
+
+def test_a_row_loses_its_approve_button_when_its_agent_is_frozen_live(live_url, browser, world):  # noqa: F811
+    """Suspending deploy-bot on the kill-switch page (another user, another page) freezes its pending
+    proposals; alice's open inbox hides their Approve buttons at once, without a reload."""
+    UserFactory(username="root", is_staff=True, is_superuser=True)
+    alice = signed_in(browser, live_url, WIDTHS["laptop"])
+    alice.goto(f"{live_url}/inboxes/{world['inbox'].slug}/")
+    alice.wait_for_selector("#live-status[data-state=live]")
+    low = alice.locator("#queue-rows tr[data-id]", has_text="Restart checkout-0")
+    assert low.locator("[data-field=approve]").is_visible()
+    root = signed_in(browser, live_url, WIDTHS["laptop"], username="root")
+    root.goto(f"{live_url}/governance/kill-switch/")
+    root.fill('input[aria-label="Reason to suspend deploy-bot"]', "Runaway retry loop.")
+    root.locator('form[action$="/agents/deploy-bot/suspend/"] button').click()
+    root.wait_for_selector(".alert.success")
+    low.locator("[data-field=approve]").wait_for(state="hidden")
+    assert low.locator("[data-field=review]").is_visible()

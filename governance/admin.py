@@ -226,7 +226,7 @@ class PolicyForm(forms.ModelForm):
 @admin.register(Policy)
 class PolicyAdmin(GovernedAdmin):
     form = PolicyForm
-    list_display = ("name", "priority", "outcome", "matches", "decides", "version", "is_active")
+    list_display = ("name", "priority", "matches", "decides", "version", "is_active")  # "decides" says the outcome
     list_display_links = ("name",)
     list_filter = ("is_active", "outcome", "is_regulatory", "domain")
     list_select_related = ("domain", "category", "inbox")

@@ -171,3 +171,20 @@ def test_a_row_loses_its_approve_button_when_its_agent_is_frozen_live(live_url, 
     root.wait_for_selector(".alert.success")
     low.locator("[data-field=approve]").wait_for(state="hidden")
     assert low.locator("[data-field=review]").is_visible()
+
+
+def test_admin_matrix_and_policy_list_fit_a_laptop(live_url, browser, world, tmp_path):  # noqa: F811
+    """The seeded matrix (a migration's data) is gone in a transactional test: seed it again."""
+    from django.apps import apps
+
+    from governance.matrix import seed
+
+    seed(apps)
+    UserFactory(username="root", is_staff=True, is_superuser=True)
+    page = signed_in(browser, live_url, WIDTHS["laptop"], username="root")
+    page.goto(f"{live_url}/admin/governance/authorityrule/")
+    assert page.locator("#matrix tbody tr").count() == 3
+    shot(page, "admin-matrix-1366", tmp_path)
+    page.goto(f"{live_url}/admin/governance/policy/")
+    shot(page, "admin-policies-1366", tmp_path)
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS["laptop"]

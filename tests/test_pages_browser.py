@@ -94,7 +94,7 @@ def page_paths(world) -> dict:
 def test_pages_fit_the_width_without_horizontal_scrolling(live_url, browser, world, device, tmp_path):  # noqa: F811
     width = WIDTHS[device]
     page = signed_in(browser, live_url, width)
-    for name, path in page_paths(world).items():
+    for name, path in {"home": "/", **page_paths(world), "audit": "/audit/"}.items():
         page.goto(live_url + path)
         page.wait_for_load_state("networkidle")
         shot(page, f"{name}-{width}", tmp_path)

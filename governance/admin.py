@@ -15,8 +15,10 @@ Admin is one more door, so it holds to the same rules as the API (``GovernedAdmi
 import copy
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from guardian.admin import (
     AdminGroupObjectPermissionsForm,
     AdminUserObjectPermissionsForm,
@@ -24,9 +26,16 @@ from guardian.admin import (
 )
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import services, tokens
+from orchestra_site.errors import InvalidInput
+
+from . import admin_display, services, tokens
 from .action_types import schema_errors
 from .models import ActionCategory, ActionType, AgentGroup, ApiToken, AuthorityRule, Inbox, Policy
+
+# Django admin is Orchestra's back office: branded as such.
+admin.site.site_header = "Orchestra administration"
+admin.site.site_title = "Orchestra admin"
+admin.site.index_title = "Governance, records and the audit trail"
 
 
 def form_changes(form, change: bool) -> dict:
@@ -85,6 +94,16 @@ class GovernedAdmin(ActionsNeedPermission, SimpleHistoryAdmin):
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """Each history row's changes against the row before it, in words (field names, choice labels,
+        related objects by name: ``admin_display.readable_changes``)."""
+        previous = None
+        for current in historical_records:  # newest first
+            if previous is not None:
+                delta = previous.diff_against(current, foreign_keys_are_objs=True)
+                previous.history_delta_changes = admin_display.readable_changes(self.model, delta)
+            previous = current
+
 
 @admin.register(ActionCategory)
 class ActionCategoryAdmin(GovernedAdmin):
@@ -99,9 +118,46 @@ class ActionCategoryAdmin(GovernedAdmin):
 
 @admin.register(AuthorityRule)
 class AuthorityRuleAdmin(GovernedAdmin):
+    """The matrix reads as a table (levels × can decide / must escalate, ``admin_display.matrix_rows``)
+    with a grid below that changes several cells at once, with a reason, through
+    ``services.authority_matrix_update``. With any query (a filter, an order) it is the plain list of
+    cells; each cell has its
+    change form and history."""
+
     list_display = ("level", "mode", "category", "note")
     list_filter = ("level", "mode")
-    list_editable = ("mode",)  # saved through save_model, hence the service
+    matrix_template = "admin/governance/authorityrule/matrix.html"
+
+    def changelist_view(self, request, extra_context=None):
+        if request.GET or request.POST.get("action"):  # filtered, sorted, searched: the plain list
+            return super().changelist_view(request, extra_context)
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        may_change = self.has_change_permission(request)
+        rules = list(AuthorityRule.objects.select_related("category"))
+        error, reason = None, ""
+        if request.method == "POST":
+            if not may_change:
+                raise PermissionDenied("You may view the authority matrix but not change it.")
+            reason = request.POST.get("reason", "")
+            modes = {r.pk: request.POST[f"rule-{r.pk}"] for r in rules if f"rule-{r.pk}" in request.POST}
+            try:
+                changed = services.authority_matrix_update(modes=modes, by=request.user, reason=reason)
+            except InvalidInput as e:
+                error = e.message
+            else:
+                count = len(changed)
+                messages.success(request, f"{count} cell{'s' if count != 1 else ''} of the authority matrix "
+                                          "changed." if count else "Nothing changed in the authority matrix.")
+                return redirect(request.path)
+        grid, heads = admin_display.matrix_grid(rules)
+        context = {
+            **self.admin_site.each_context(request), "title": "Authority matrix", "opts": self.model._meta,
+            "rows": admin_display.matrix_rows(rules), "grid": grid, "heads": heads, "modes": admin_display.MODES,
+            "may_change": may_change, "error": error, "reason": reason,
+            "has_add_permission": self.has_add_permission(request), **(extra_context or {}),
+        }
+        return TemplateResponse(request, self.matrix_template, context, status=422 if error else 200)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -146,13 +202,35 @@ class AgentGroupAdmin(GovernedAdmin):
                                              **form_changes(form, change)))
 
 
+class PolicyForm(forms.ModelForm):
+    """The policy form, with the reason for a change: required to change a policy (kept in its history
+    and in the audit event), optional when creating one."""
+
+    change_reason = forms.CharField(
+        label="Reason for this change", required=False, max_length=500, strip=True,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Required to change a policy: kept in its history and in the audit trail.")
+
+    class Meta:
+        model = Policy
+        fields = ("name", "description", "priority", "is_active", "is_regulatory", "agents", "agent_groups", "domain",
+                  "action_pattern", "category", "min_risk", "max_risk", "classification", "min_cost_usd",
+                  "max_cost_usd", "outcome", "inbox", "escalate_to", "quorum", "min_confidence", "sla_seconds",
+                  "expiry_seconds")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["change_reason"].required = self.instance.pk is not None
+
+
 @admin.register(Policy)
 class PolicyAdmin(GovernedAdmin):
-    list_display = ("priority", "name", "outcome", "domain", "action_pattern", "category", "min_risk", "max_risk",
-                    "classification", "inbox", "escalate_to", "quorum", "is_regulatory", "is_active")
+    form = PolicyForm
+    list_display = ("name", "priority", "matches", "decides", "version", "is_active")  # "decides" says the outcome
     list_display_links = ("name",)
-    list_editable = ("is_active",)  # saved through save_model, hence policy_update
     list_filter = ("is_active", "outcome", "is_regulatory", "domain")
+    list_select_related = ("domain", "category", "inbox")
+    history_list_display = ["version"]
     search_fields = ("name", "action_pattern", "description")
     filter_horizontal = ("agents", "agent_groups")
     readonly_fields = ("updated_at", "updated_by")
@@ -163,16 +241,35 @@ class PolicyAdmin(GovernedAdmin):
                                               ("min_cost_usd", "max_cost_usd"))}),
         ("Decides", {"fields": ("outcome", "inbox", "escalate_to", "quorum", "min_confidence", "sla_seconds",
                                 "expiry_seconds")}),
+        ("Why", {"fields": ("change_reason",)}),
         ("Changed", {"fields": ("updated_at", "updated_by")}),
     ]
     change_list_template = "admin/governance/policy/change_list.html"
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("agents", "agent_groups")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if getattr(request, "_orchestra_history_page", False):  # an old version: nothing to give a reason for
+            fieldsets = [(name, opts) for name, opts in fieldsets if name != "Why"]
+        return fieldsets
+
+    @admin.display(description="Matches")
+    def matches(self, policy):
+        return admin_display.policy_matches(policy)
+
+    @admin.display(description="Decides")
+    def decides(self, policy):
+        return admin_display.policy_decides(policy)
+
     def save_model(self, request, obj, form, change):
         changes = form_changes(form, change)
+        reason = form.cleaned_data.get("change_reason", "")
         if change:
-            services.policy_update(policy=obj, by=request.user, **changes)
+            services.policy_update(policy=obj, by=request.user, reason=reason, **changes)
         else:
-            adopt(obj, services.policy_create(by=request.user, **changes))
+            adopt(obj, services.policy_create(by=request.user, reason=reason, **changes))
 
 
 class ApiTokenInline(admin.TabularInline):

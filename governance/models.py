@@ -109,6 +109,8 @@ class AuthorityRule(models.Model):
 
     class Meta:
         ordering = ["level", "mode", "category__name"]
+        verbose_name = "authority matrix cell"
+        verbose_name_plural = "authority matrix"
         constraints = [models.UniqueConstraint(fields=["level", "category"], name="authority_one_cell")]
 
     def __str__(self):
@@ -285,6 +287,7 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "API token"
         constraints = [
             models.CheckConstraint(
                 condition=(models.Q(agent__isnull=False, user__isnull=True)

@@ -138,6 +138,28 @@ def authority_rule_update(*, rule: AuthorityRule, by, reason: str = "", **change
     return rule
 
 
+@transaction.atomic
+def authority_matrix_update(*, modes: dict, by, reason: str) -> list[AuthorityRule]:
+    """Set the mode of several cells of the matrix at once (``modes``: rule id → ``can_decide`` or
+    ``must_escalate``), all or none, each with ``reason`` (required) in its history and audit event.
+    Returns the cells that changed (a cell already in that mode is left alone). Raises
+    ``InvalidInput`` for a blank reason, an unknown mode (field ``mode``) or an unknown cell (``rule``)."""
+    if not (reason or "").strip():
+        raise InvalidInput("Say why the matrix changes: the reason is kept in its history and the audit trail.",
+                           field="reason")
+    valid = set(AuthorityRule.Mode.values)
+    if any(mode not in valid for mode in modes.values()):
+        raise InvalidInput(f"mode must be one of {', '.join(sorted(valid))}.", field="mode")
+    rules = {r.pk: r for r in AuthorityRule.objects.select_for_update().select_related("category")
+             .filter(pk__in=list(modes))}
+    if len(rules) != len(modes):
+        raise InvalidInput("No such cell of the authority matrix.", field="rule")
+    changed = [rules[pk] for pk, mode in modes.items() if rules[pk].mode != mode]
+    for rule in changed:
+        authority_rule_update(rule=rule, by=by, reason=reason.strip(), mode=modes[rule.pk])
+    return changed
+
+
 # --- action categories and types --------------------------------------------------------------------
 
 @transaction.atomic

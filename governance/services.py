@@ -36,6 +36,7 @@ from .rulebook import (  # noqa: F401
     action_category_save,
     action_type_save,
     agent_group_save,
+    authority_matrix_update,
     authority_rule_create,
     authority_rule_update,
     policy_create,

@@ -51,6 +51,7 @@ class Snapshot:
     matrix: dict = field(default_factory=dict)  # (level, category slug) -> mode
     action_types: dict = field(default_factory=dict)  # name -> (category slug, args_schema)
     enterprise_inbox_id: int | None = None
+    category_names: dict = field(default_factory=dict)  # category slug -> its label (ActionCategory.name)
 
 
 def _bump() -> None:
@@ -68,7 +69,7 @@ def bump_version(**_) -> None:
 
 
 def _load() -> Snapshot:
-    from .models import ActionType, AuthorityRule, Inbox, Level, Policy
+    from .models import ActionCategory, ActionType, AuthorityRule, Inbox, Level, Policy
 
     policies = []
     qs = Policy.objects.filter(is_active=True).select_related("category").prefetch_related(
@@ -91,7 +92,8 @@ def _load() -> Snapshot:
     matrix = {(r.level, r.category.slug): r.mode for r in AuthorityRule.objects.select_related("category")}
     action_types = {a.name: (a.category.slug, a.args_schema) for a in ActionType.objects.select_related("category")}
     enterprise = Inbox.objects.filter(level=Level.ENTERPRISE).order_by("id").values_list("id", flat=True).first()
-    return Snapshot(tuple(policies), matrix, action_types, enterprise)
+    names = dict(ActionCategory.objects.values_list("slug", "name"))
+    return Snapshot(tuple(policies), matrix, action_types, enterprise, names)
 
 
 def version() -> int:

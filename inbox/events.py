@@ -56,6 +56,7 @@ def proposal_card(p: Proposal) -> dict:
         "decided_by": p.decided_by.get_username() if p.decided_by_id else None,
         "batch": p.batch,
         "allowed_verdicts": p.allowed_verdicts,
+        "is_frozen": p.is_frozen,  # frozen by the kill switch: no Approve in its row
     }
 
 

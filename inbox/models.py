@@ -285,6 +285,7 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["proposal", "attempt"]
+        verbose_name_plural = "webhook deliveries"
         constraints = [
             models.UniqueConstraint(fields=["proposal", "attempt"], name="webhook_delivery_once_per_attempt")
         ]

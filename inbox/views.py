@@ -11,11 +11,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from governance import tokens
+from governance import tokens, words
 from governance.audit.selectors import open_alerts
 from orchestra_site.errors import Conflict, Forbidden, InvalidInput, NotFound, ProposalAlreadyDecided
 
 from . import permissions, selectors, services, tool_calls
+from .decision_outlook import decision_outlook
 from .forms import DecisionForm, NotificationPreferenceForm, TokenCreateForm
 from .models import Proposal
 from .notifications import preferences as notification_preferences
@@ -23,6 +24,8 @@ from .notifications import preferences as notification_preferences
 ORDERS = {"newest": "Newest first", "urgent": "Most urgent first"}
 # Changes not worth a line in a proposal's history (``decided_at`` is the row's own timestamp).
 HISTORY_HIDDEN = {"decided_at", "idempotency_key"}
+# Refusals the decision panel already explains in its own words (frozen, voted, expired): not repeated above it.
+EXPLAINED = {"frozen", "already_voted", "expired"}
 
 
 def reviewer_view(view):
@@ -84,7 +87,6 @@ def inbox_detail(request, slug):
 @require_http_methods(["GET", "POST"])
 def proposal_detail(request, proposal_id):
     proposal = permissions.access_proposal(request.user, proposal_id)
-    can_decide = proposal.is_pending and not proposal.is_frozen and permissions.may(request.user, "decide", proposal)
     form = DecisionForm(initial={"args": json.dumps(proposal.args, indent=2, ensure_ascii=False)})
     conflict, status = None, 200
     if request.method == "POST":
@@ -103,14 +105,19 @@ def proposal_detail(request, proposal_id):
             except ProposalAlreadyDecided as e:
                 conflict = e
                 proposal = permissions.access_proposal(request.user, proposal_id)
-                can_decide = False
             except Conflict as e:  # e.g. already voted, or frozen by a kill switch
                 conflict = e
+                proposal = permissions.access_proposal(request.user, proposal_id)
             else:
                 messages.success(request, decision_message(decided))
                 return redirect("inbox:inbox", slug=decided.inbox.slug)
         status = 409 if conflict else 422
-    my_vote = proposal.votes.filter(reviewer=request.user).first() if can_decide else None
+    # What each verdict would do, said before acting; it also says which buttons there are (none when
+    # frozen, expired, already voted or view only). A refusal it explains is shown once, there.
+    outlook = decision_outlook(proposal, request.user)
+    can_decide = outlook is not None and outlook.can_decide
+    if conflict is not None and outlook is not None and outlook.blocked_code and conflict.code in EXPLAINED:
+        conflict = None
     conflicts, hidden_conflicts = selectors.conflicts_for(proposal, request.user)
     supersedable = sum(1 for c in conflicts if c.is_pending and not c.is_frozen
                        and permissions.can_decide(request.user, c.inbox)) if can_decide else 0
@@ -122,13 +129,14 @@ def proposal_detail(request, proposal_id):
         "hidden_in_batch": hidden_in_batch,
         "args_schema_json": (json.dumps(proposal.args_schema, indent=2, ensure_ascii=False)
                              if proposal.args_schema is not None else None),
-        "my_vote": my_vote,
+        "outlook": outlook,
+        "next_level_name": words.next_level_name(proposal.level),
         "inbox": proposal.inbox,
         "args_json": json.dumps(proposal.args, indent=2, ensure_ascii=False),
         "final_args_json": (json.dumps(proposal.final_args, indent=2, ensure_ascii=False)
                             if proposal.final_args is not None and proposal.final_args != proposal.args else None),
         "history": history_of(proposal),
-        "can_decide": can_decide and my_vote is None,
+        "can_decide": can_decide,
         "form": form,
         "conflict": conflict,
         "conflicts": [{"proposal": c, "args_json": json.dumps(c.args, indent=2, ensure_ascii=False)}
@@ -150,7 +158,7 @@ def proposal_escalate(request, proposal_id):
     except (InvalidInput, Conflict) as e:
         messages.error(request, e.message)
         return redirect("inbox:proposal", proposal_id=proposal.pk)
-    messages.success(request, f"Escalated {moved.action} {moved.resource} to {moved.get_level_display()}.")
+    messages.success(request, f"Escalated {moved.action} {moved.resource} to the {words.level_name(moved.level)}.")
     return redirect("inbox:inbox", slug=proposal.inbox.slug)
 
 

@@ -245,6 +245,7 @@ class TimelineEntry(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+        verbose_name_plural = "timeline entries"
         indexes = [models.Index(fields=["incident", "-at", "-id"], name="timeline_newest"),  # newest line: no sort
                    models.Index(fields=["at"], name="timeline_at")]  # incidents.watcher
 

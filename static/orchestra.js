@@ -148,14 +148,20 @@
     const age = field("age");
     age.dateTime = p.created_at;
     age.textContent = ago(p.created_at);
-    // One button per row: approve in place, except high and critical risk, which open the review.
-    const risky = RISK_RANK[p.risk] <= RISK_RANK.high || p.kind === "question"
-      || (p.allowed_verdicts && p.allowed_verdicts.length > 0 && !p.allowed_verdicts.includes("approve"));
-    const approve = field("approve");
-    if (approve) approve.hidden = risky;
-    field("review").hidden = Boolean(approve) && !risky;
+    showApprove(row, p);
     if (p.kind === "question") field("review").textContent = "Answer";
     return row;
+  }
+
+  // One button per row: approve in place, except high and critical risk, questions, tools that do
+  // not accept approve, and proposals frozen by the kill switch, which open the review instead.
+  function showApprove(row, p) {
+    const inPlace = !(RISK_RANK[p.risk] <= RISK_RANK.high || p.kind === "question" || p.is_frozen
+      || (p.allowed_verdicts && p.allowed_verdicts.length > 0 && !p.allowed_verdicts.includes("approve")));
+    const approve = row.querySelector('[data-field="approve"]');
+    const review = row.querySelector('[data-field="review"]');
+    if (approve) approve.hidden = !inPlace;
+    if (review) review.hidden = Boolean(approve) && inPlace;
   }
 
   function addRow(p) {
@@ -208,6 +214,7 @@
     const here = p.status === "pending" && (p.inbox_id == null || p.inbox_id === detail.inboxId);
     const row = rowFor(p.id);
     if (here && !row) addRow(p);
+    if (here && row && typeof p.is_frozen === "boolean") showApprove(row, p);  // frozen or thawed meanwhile
     if (!here && row) retire(row, p);
   }
 

@@ -168,7 +168,7 @@ def test_history_pages(world, role, name):
 CHANGES = {
     "agent":          ("governance/agent", "agent", ["tokens"], {"team": "X"}, (403, OK, OK)),
     "domain":         ("governance/domain", "platform", [], {"description": "X"}, (403, OK, OK)),
-    "policy":         ("governance/policy", "policy", [], {"priority": 7}, (403, OK, OK)),
+    "policy":         ("governance/policy", "policy", [], {"priority": 7, "change_reason": "X"}, (403, OK, OK)),
     "agentgroup":     ("governance/agentgroup", "group", [], {"name": "X"}, (403, OK, OK)),
     "inbox":          ("governance/inbox", Inbox, [], {"description": "X"}, (403, OK, OK)),
     "actiontype":     ("governance/actiontype", ActionType, [], {"description": "X"}, (403, OK, OK)),

@@ -167,7 +167,7 @@ def web_call(client, op, world):
         return client.post(f"/proposals/{pid}/escalate/", {"reason": "Needs the orchestrator."})
     if op == "edit_policy":
         return client.post(f"/admin/governance/policy/{world['policy'].pk}/change/",
-                           policy_form(world["policy"], is_active=False))
+                           policy_form(world["policy"], is_active=False, change_reason="Retired."))
     return client.post(f"/governance/agents/{world['agent'].name}/suspend/", {"reason": "Test."})
 
 

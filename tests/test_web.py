@@ -211,8 +211,8 @@ def test_edit_with_valid_json_then_a_second_approval_approves_the_edited_args(al
     r = client.get(r.url)
     assert "stays pending until another reviewer approves it" in r.content.decode()
     r = client.get(proposal_url(pending))  # alice's vote is in: no second vote from her
-    assert r.context["my_vote"].verdict == "edit" and r.context["can_decide"] is False
-    assert b"Your vote is in" in r.content and b'value="approve"' not in r.content
+    assert r.context["outlook"].blocked_code == "voted" and r.context["can_decide"] is False
+    assert b"You edited its arguments" in r.content and b'value="approve"' not in r.content
 
     decide(login(carol), pending, verdict="approve")
     pending.refresh_from_db()

@@ -84,9 +84,15 @@ def inbox_pending(inbox: Inbox, *, order: str = "newest") -> QuerySet[Proposal]:
 
 
 def inboxes_with_pending_counts(user) -> QuerySet[Inbox]:
-    """The inboxes ``user`` may view, each annotated with ``pending_count``."""
+    """The inboxes ``user`` may view, each annotated with ``pending_count``. One query; each count is a
+    correlated subquery on the partial index of pending proposals (an index-only scan of that inbox's
+    pending rows), not a join and GROUP BY over every proposal of every inbox."""
+    from django.db.models import Func, IntegerField, OuterRef, Subquery
+
+    pending = (Proposal.objects.filter(inbox=OuterRef("pk"), status=Proposal.Status.PENDING).order_by()
+               .annotate(n=Func("pk", function="COUNT")).values("n"))
     return inboxes_for(user).select_related("domain").annotate(
-        pending_count=Count("proposals", filter=Q(proposals__status=Proposal.Status.PENDING))
+        pending_count=Subquery(pending, output_field=IntegerField())
     ).order_by("name")
 
 
@@ -184,7 +190,7 @@ def _risk_rank():
                 When(risk="medium", then=Value(2)), default=Value(3), output_field=IntegerField())
 
 
-def inbox_list(inbox: Inbox, *, user=None, status: str = "pending", risk: str = "", agent=None, action: str = "",
+def inbox_list(inbox: Inbox, *, status: str = "pending", risk: str = "", agent=None, action: str = "",
                deadline: str = "", q: str = "", order: str = "newest", now=None) -> QuerySet[Proposal]:
     """Proposals of one inbox for its list page, lazily (slice it: ``[offset:offset + n]``).
 
@@ -198,12 +204,12 @@ def inbox_list(inbox: Inbox, *, user=None, status: str = "pending", risk: str = 
     - ``order``: ``newest`` (pending and all: newest submitted first; decided: newest decision first)
       or ``urgent`` (risk, then the nearest deadline, then newest).
 
-    Each row carries ``deadline``, ``approved_conflict``, ``has_approval`` (an approval or edit vote
-    is in: waiting for another approver) and, with ``user``, ``you_voted``. One SQL query; the
-    inbox's index on (inbox, status, created_at) bounds it to the inbox."""
+    Rows carry ``deadline``; ``page_of`` reads one page of them with what a list row shows. ``user``
+    is the reader (``you_voted`` on each row of the page). The partial indexes on the inbox's pending
+    and decided rows bound it to the inbox."""
     from datetime import timedelta
 
-    from django.db.models import Exists, F, OuterRef
+    from django.db.models import F
     from django.utils import timezone
 
     now = now or timezone.now()
@@ -232,6 +238,21 @@ def inbox_list(inbox: Inbox, *, user=None, status: str = "pending", risk: str = 
         qs = qs.filter(deadline__gt=now, deadline__lt=end + timedelta(days=1))
     elif deadline == "none":
         qs = qs.filter(sla_due_at__isnull=True, expires_at__isnull=True)
+    decided_view = status != "pending" and status != "all"
+    if order == "urgent":
+        return qs.annotate(risk_rank=_risk_rank()).order_by(
+            "risk_rank", F("deadline").asc(nulls_last=True), "-created_at")
+    if decided_view:
+        return qs.order_by("-decided_at", "-created_at")  # the partial index (inbox, -decided_at)
+    return qs.order_by("-created_at")
+
+
+def list_rows(qs: QuerySet[Proposal], user=None) -> QuerySet[Proposal]:
+    """``qs`` with what a list row shows: agent, inbox, decider and policy, ``approved_conflict``,
+    ``has_approval`` (an approval or edit vote is in: waiting for another approver) and, with
+    ``user``, ``you_voted``."""
+    from django.db.models import Exists, OuterRef
+
     votes = Vote.objects.filter(proposal=OuterRef("pk"))
     qs = qs.select_related(*PROPOSAL_RELATED).annotate(
         approved_conflict=_has_approved_conflict(),
@@ -239,13 +260,16 @@ def inbox_list(inbox: Inbox, *, user=None, status: str = "pending", risk: str = 
     )
     if user is not None:
         qs = qs.annotate(you_voted=Exists(votes.filter(reviewer=user)))
-    decided_view = status != "pending" and status != "all"
-    if order == "urgent":
-        return qs.annotate(risk_rank=_risk_rank()).order_by(
-            "risk_rank", F("deadline").asc(nulls_last=True), "-created_at")
-    if decided_view:
-        return qs.order_by(F("decided_at").desc(nulls_last=True), "-created_at")
-    return qs.order_by("-created_at")
+    return qs
+
+
+def page_of(qs: QuerySet[Proposal], offset: int, limit: int, *, user=None) -> list[Proposal]:
+    """Rows ``offset`` to ``offset + limit`` of ordered ``qs``, decorated by ``list_rows``. Two
+    queries: the page's ids in order (the sort reads the proposal table alone, however many rows
+    match), then those rows with their joins and per-row checks (only ``limit`` of them)."""
+    ids = list(qs.values_list("pk", flat=True)[offset:offset + limit])
+    rows = {p.pk: p for p in list_rows(qs.filter(pk__in=ids), user).order_by()} if ids else {}
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 def count_upto(qs: QuerySet, cap: int) -> int:
@@ -271,18 +295,25 @@ def _deadline_order():
 
 
 def waiting_on(user) -> QuerySet[Proposal]:
-    """Pending, unfrozen proposals ``user`` may decide and has not voted on, those already approved by
-    someone else first (waiting for a second approval: ``has_approval``), then by nearest deadline
-    (``deadline``), then newest. One query; slice it."""
+    """Pending, unfrozen proposals ``user`` may decide and has not voted on, nearest deadline
+    (``deadline``) first, then newest. Read a page with ``page_of`` (rows then say ``has_approval``:
+    waiting for a second approval)."""
     from django.db.models import Exists, OuterRef
 
-    votes = Vote.objects.filter(proposal=OuterRef("pk"))
+    mine = Vote.objects.filter(proposal=OuterRef("pk"), reviewer=user)
     return (Proposal.objects.filter(inbox__in=inboxes_for(user, for_decision=True), status=Proposal.Status.PENDING,
                                     is_frozen=False)
-            .annotate(you_voted=Exists(votes.filter(reviewer=user)),
-                      has_approval=Exists(votes.filter(verdict__in=("approve", "edit"))), deadline=deadline_expr())
-            .filter(you_voted=False).select_related(*PROPOSAL_RELATED)
-            .order_by("-has_approval", _deadline_order(), "-created_at"))
+            .filter(~Exists(mine)).annotate(deadline=deadline_expr())
+            .order_by(_deadline_order(), "-created_at"))
+
+
+def second_approval_for(user) -> QuerySet[Proposal]:
+    """The part of ``waiting_on(user)`` that another reviewer has already approved (or edited): it
+    waits for ``user``'s second approval. Nearest deadline first; read a page with ``page_of``."""
+    from django.db.models import Exists, OuterRef
+
+    approved = Vote.objects.filter(proposal=OuterRef("pk"), verdict__in=("approve", "edit"))
+    return waiting_on(user).filter(Exists(approved))
 
 
 def decided_by(user) -> QuerySet[Proposal]:

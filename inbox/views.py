@@ -71,13 +71,18 @@ def inbox_detail(request, slug):
     form = InboxFilterForm(request.GET)
     f = form.filters()
     page_number = f.pop("page")
-    qs = selectors.inbox_list(inbox, user=request.user, **f)
+    qs = selectors.inbox_list(inbox, **f)
     offset = (page_number - 1) * PAGE_SIZE
-    rows = list(qs[offset:offset + PAGE_SIZE + 1])  # one more: is there a next page?
+    rows = selectors.page_of(qs, offset, PAGE_SIZE + 1, user=request.user)  # one more: is there a next page?
     has_next = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    total = selectors.count_upto(qs, COUNT_CAP)
     narrowed = form.narrowed()
+    nav = list(selectors.inboxes_with_pending_counts(request.user))  # the sidebar's counts, read once
+    pending_total = next((i.pending_count for i in nav if i.pk == inbox.pk), None)
+    if pending_total is None:
+        pending_total = selectors.pending_count(inbox.pk)
+    unfiltered_pending = f["status"] == "pending" and not narrowed
+    total = pending_total if unfiltered_pending else selectors.count_upto(qs, COUNT_CAP)
     can_decide = permissions.can_decide(request.user, inbox)
     for p in rows:
         p.quick_approve = quick_approve(p, can_decide)
@@ -94,10 +99,11 @@ def inbox_detail(request, slug):
         "has_next": has_next,
         "first_row": offset + 1 if rows else 0,
         "last_row": offset + len(rows),
-        "total": min(total, COUNT_CAP),
-        "total_capped": total > COUNT_CAP,
-        "pending_total": selectors.pending_count(inbox.pk),
-        "live_rows": f["status"] == "pending" and page_number == 1 and not narrowed,
+        "total": total if unfiltered_pending else min(total, COUNT_CAP),
+        "total_capped": not unfiltered_pending and total > COUNT_CAP,
+        "pending_total": pending_total,
+        "nav_inboxes": nav,
+        "live_rows": unfiltered_pending and page_number == 1,
         "page_size": PAGE_SIZE,
         "now": timezone.now(),
         "can_decide": can_decide,

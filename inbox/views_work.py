@@ -10,9 +10,10 @@ from .views import page, reviewer_view
 LEVEL_ORDER = {Level.AGENT: 0, Level.DOMAIN: 1, Level.ENTERPRISE: 2}
 
 
-def _section(qs, limit: int = selectors.WORK_LIMIT) -> dict:
-    """The first ``limit`` rows of ``qs`` and whether there are more (one query)."""
-    rows = list(qs[:limit + 1])
+def _section(qs, limit: int = selectors.WORK_LIMIT, *, user=None) -> dict:
+    """The first ``limit`` rows of ``qs`` and whether there are more (one query; with ``user``, a
+    page of proposals with what a list row shows, ``selectors.page_of``: two queries)."""
+    rows = selectors.page_of(qs, 0, limit + 1, user=user) if user is not None else list(qs[:limit + 1])
     return {"rows": rows[:limit], "more": len(rows) > limit}
 
 
@@ -53,11 +54,12 @@ def home(request):
 
 @reviewer_view
 def my_work(request):
-    """What waits on me (my second approval first), what I decided, what I escalated (and where it
+    """What waits on me (first what waits for my second approval), what I decided, what I escalated (and where it
     went), what I approved that still waits for its quorum."""
     user = request.user
     return page(request, "inbox/my_work.html", {
-        "waiting": _section(selectors.waiting_on(user)),
+        "second": _section(selectors.second_approval_for(user), user=user),
+        "waiting": _section(selectors.waiting_on(user), user=user),
         "decided": _section(selectors.decided_by(user)),
         "escalated": _section(selectors.escalated_by(user)),
         "quorum": _section(selectors.awaiting_quorum(user)),

@@ -9,6 +9,21 @@ from .permissions import inboxes_for
 PROPOSAL_RELATED = ("agent", "inbox", "decided_by", "policy")
 
 
+def _inboxes_of(user, *, for_decision: bool = False) -> QuerySet[Inbox]:
+    """``permissions.inboxes_for``, built once per user object (a request's ``request.user``): a page
+    such as My work or the home uses it in several selectors, and building it costs Python time. The
+    queryset stays lazy (a subquery evaluated by each query that uses it), so it answers for the
+    permissions held when each query runs."""
+    cache = getattr(user, "_orchestra_inboxes", None)
+    if cache is None:
+        cache = {}
+        if user is not None and hasattr(user, "__dict__"):
+            user._orchestra_inboxes = cache
+    if for_decision not in cache:
+        cache[for_decision] = inboxes_for(user, for_decision=for_decision)
+    return cache[for_decision]
+
+
 def proposals_for_reviewer(user, *, for_decision: bool = False, status: str | None = None) -> QuerySet[Proposal]:
     """Proposals in the inboxes ``user`` may view (or decide in), newest first. One query: the
     permitted inboxes are a subquery, not a list fetched first."""
@@ -91,7 +106,7 @@ def inboxes_with_pending_counts(user) -> QuerySet[Inbox]:
 
     pending = (Proposal.objects.filter(inbox=OuterRef("pk"), status=Proposal.Status.PENDING).order_by()
                .annotate(n=Func("pk", function="COUNT")).values("n"))
-    return inboxes_for(user).select_related("domain").annotate(
+    return _inboxes_of(user).select_related("domain").annotate(
         pending_count=Subquery(pending, output_field=IntegerField())
     ).order_by("name")
 
@@ -285,7 +300,7 @@ def agent_by_name(name: str):
 
 # --- My work: what waits on a reviewer, and what they did ---------------------------------------------
 
-WORK_LIMIT = 50  # rows per section of My work and of the home's "needs you first"
+WORK_LIMIT = 25  # rows per section of My work and of the home's "needs you first"
 
 
 def _deadline_order():
@@ -301,7 +316,7 @@ def waiting_on(user) -> QuerySet[Proposal]:
     from django.db.models import Exists, OuterRef
 
     mine = Vote.objects.filter(proposal=OuterRef("pk"), reviewer=user)
-    return (Proposal.objects.filter(inbox__in=inboxes_for(user, for_decision=True), status=Proposal.Status.PENDING,
+    return (Proposal.objects.filter(inbox__in=_inboxes_of(user, for_decision=True), status=Proposal.Status.PENDING,
                                     is_frozen=False)
             .filter(~Exists(mine)).annotate(deadline=deadline_expr())
             .order_by(_deadline_order(), "-created_at"))
@@ -365,7 +380,7 @@ def escalated_to(user) -> QuerySet[Proposal]:
 
     arrivals = Escalation.objects.filter(proposal=OuterRef("pk"), to_inbox=OuterRef("inbox_id")).exclude(
         from_inbox=OuterRef("inbox_id"))  # an enterprise-level SLA miss stays in place: not an arrival
-    return (Proposal.objects.filter(inbox__in=inboxes_for(user, for_decision=True), status=Proposal.Status.PENDING)
+    return (Proposal.objects.filter(inbox__in=_inboxes_of(user, for_decision=True), status=Proposal.Status.PENDING)
             .filter(Exists(arrivals))
             .annotate(escalated_at=Subquery(arrivals.order_by("-created_at").values("created_at")[:1]),
                       deadline=deadline_expr())
@@ -378,12 +393,12 @@ def overdue_for(user, *, now=None) -> QuerySet[Proposal]:
     from django.utils import timezone
 
     now = now or timezone.now()
-    return (Proposal.objects.filter(inbox__in=inboxes_for(user), status=Proposal.Status.PENDING)
+    return (Proposal.objects.filter(inbox__in=_inboxes_of(user), status=Proposal.Status.PENDING)
             .filter(Q(sla_due_at__lte=now) | Q(expires_at__lte=now))
             .annotate(deadline=deadline_expr()).select_related(*PROPOSAL_RELATED).order_by(_deadline_order()))
 
 
 def frozen_for(user) -> QuerySet[Proposal]:
     """Pending proposals frozen by the kill switch in inboxes ``user`` may view, newest first. One query."""
-    return (Proposal.objects.filter(inbox__in=inboxes_for(user), status=Proposal.Status.PENDING, is_frozen=True)
+    return (Proposal.objects.filter(inbox__in=_inboxes_of(user), status=Proposal.Status.PENDING, is_frozen=True)
             .annotate(deadline=deadline_expr()).select_related(*PROPOSAL_RELATED).order_by("-created_at"))

@@ -154,3 +154,24 @@ def test_data_shortcut_clicks_the_element_on_its_key(live_url, browser, alice, q
     page.keyboard.press("m")
     page.wait_for_url(f"{live_url}/my-work/")
     assert errors == []
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_home_of_a_broad_role(live_url, browser, alice, queue, platform, legal_inbox, width):  # noqa: F811
+    """An orchestrator's home: what needs them first, then their inboxes by domain and level."""
+    from guardian.shortcuts import assign_perm
+
+    from tests.factories import UserFactory
+
+    olivia = UserFactory(username="olivia")
+    assign_perm("governance.orchestrate_domain", olivia, platform)
+    services.proposal_escalate(proposal=queue[5], reason="Above me", by=alice)
+    page, errors = open_as(browser, live_url, "olivia", "/", width=width)
+    assert page.locator("#needs-escalated .work-list li").count() == 1
+    assert page.locator("#needs-overdue .work-list li").count() >= 1
+    assert page.locator("#inbox-groups .level-row").count() == 2  # Platform: agent level, domain level
+    shot(page, f"home-broad-{width}")
+    # The content fits (the top bar's links of broad roles are the phone layout's business: orchestra.css).
+    assert page.evaluate("(() => { const m = document.querySelector('main.content');"
+                         " return m.scrollWidth <= m.clientWidth + 1; })()")
+    assert errors == [] and csp_violations(page) == []

@@ -53,11 +53,18 @@ def proposal_card(p: Proposal) -> dict:
         "status": p.status,
         "created_at": p.created_at.isoformat(),
         "expires_at": p.expires_at.isoformat() if p.expires_at else None,
+        "deadline": _deadline(p),
         "decided_by": p.decided_by.get_username() if p.decided_by_id else None,
         "batch": p.batch,
         "allowed_verdicts": p.allowed_verdicts,
         "is_frozen": p.is_frozen,  # frozen by the kill switch: no Approve in its row
     }
+
+
+def _deadline(p: Proposal) -> str | None:
+    """The inbox list's deadline: the earlier of the SLA and the expiry (``selectors.deadline_expr``)."""
+    due = min(filter(None, (p.sla_due_at, p.expires_at)), default=None)
+    return due.isoformat() if due else None
 
 
 def _send(group: str, message: dict) -> None:

@@ -3,9 +3,10 @@ import json
 
 from django import forms
 
+from governance.models import Risk
 from orchestra_site.formats import json_problem
 
-from .models import NotificationPreference
+from .models import NotificationPreference, Proposal
 from .services import VERDICTS
 
 
@@ -66,3 +67,52 @@ class NotificationPreferenceForm(forms.Form):
     def of(cls, pref: NotificationPreference) -> "NotificationPreferenceForm":
         return cls(initial={"email": pref.email, "slack": pref.slack, "on_new": pref.on_new,
                             "on_escalation": pref.on_escalation, "on_sla": pref.on_sla})
+
+
+class InboxFilterForm(forms.Form):
+    """The inbox list's query string: tab (``status``), filters, search, order and page. Every field
+    is optional; an invalid one is reported (``errors``) and left out, the others still apply."""
+
+    STATUS_CHOICES = [("pending", "Pending"), ("decided", "Decided"), ("all", "All")] + [
+        (s, label) for s, label in Proposal.Status.choices if s != Proposal.Status.PENDING]
+    DEADLINE_CHOICES = [("", "Any deadline"), ("overdue", "Overdue"), ("1h", "Due within 1 h"),
+                        ("today", "Due today"), ("none", "No deadline")]
+    ORDER_CHOICES = [("newest", "Newest first"), ("urgent", "Most urgent first")]
+    PAGE_MAX = 100_000
+
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    risk = forms.ChoiceField(choices=[("", "Any risk"), *Risk.choices], required=False)
+    agent = forms.CharField(max_length=120, required=False, strip=True)
+    action = forms.CharField(max_length=120, required=False, strip=True)
+    deadline = forms.ChoiceField(choices=DEADLINE_CHOICES, required=False)
+    q = forms.CharField(max_length=200, required=False, strip=True, label="Search")
+    order = forms.ChoiceField(choices=ORDER_CHOICES, required=False)
+    page = forms.IntegerField(min_value=1, max_value=PAGE_MAX, required=False)
+
+    def clean_agent(self):
+        """The ``Agent`` named so (None for no filter); an unknown name is an error, not an empty list."""
+        from .selectors import agent_by_name
+
+        name = self.cleaned_data["agent"]
+        if not name:
+            return None
+        agent = agent_by_name(name)
+        if agent is None:
+            raise forms.ValidationError(f"No agent is called “{name}”.")
+        return agent
+
+    def filters(self) -> dict:
+        """The valid values, with defaults for the missing or invalid ones: keyword arguments of
+        ``selectors.inbox_list`` plus ``page``."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "status": data.get("status") or "pending", "risk": data.get("risk") or "", "agent": data.get("agent"),
+            "action": data.get("action") or "", "deadline": data.get("deadline") or "", "q": data.get("q") or "",
+            "order": data.get("order") or "newest", "page": data.get("page") or 1,
+        }
+
+    def narrowed(self) -> bool:
+        """Does any filter or search leave proposals out (beyond the tab and the order)?"""
+        f = self.filters()
+        return bool(f["risk"] or f["agent"] or f["action"] or f["deadline"] or f["q"])

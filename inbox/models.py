@@ -153,6 +153,16 @@ class Proposal(models.Model):
             models.Index(fields=["updated_at"], name="proposal_updated_at"),  # inbox.watcher
             models.Index(fields=["agent", "batch"], name="proposal_agent_batch",
                          condition=~models.Q(batch="")),  # inbox.batches
+            # The inbox lists and My work (inbox.selectors): pending counts and pages per inbox, the
+            # decided tab (newest decision first), a reviewer's decisions, frozen and expiring work.
+            models.Index(fields=["inbox", "-created_at"], name="proposal_pending_inbox",
+                         condition=models.Q(status=PENDING)),
+            models.Index(fields=["inbox", "-decided_at"], name="proposal_decided_inbox",
+                         condition=~models.Q(status=PENDING)),
+            models.Index(fields=["decided_by", "-decided_at"], name="proposal_decider_recent"),
+            models.Index(fields=["inbox"], name="proposal_frozen_inbox",
+                         condition=models.Q(status=PENDING, is_frozen=True)),
+            models.Index(fields=["expires_at"], name="proposal_pending_expiry", condition=models.Q(status=PENDING)),
         ]
         constraints = [
             models.UniqueConstraint(

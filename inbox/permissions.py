@@ -28,14 +28,15 @@ from governance.permissions import (  # noqa: F401  (the inbox app asks this mod
 from orchestra_site.errors import Forbidden, NotFound
 
 from . import hooks
-from .models import Proposal
+from .models import Escalation, Proposal
 
 
 def access_proposal(principal, proposal_id, *, for_decision: bool = False) -> Proposal:
     """The proposal if ``principal`` may see it (or decide it); else ``NotFound``.
 
     Agents see only their own proposals and never decide (``Forbidden``). Reviewers see proposals
-    of inboxes they may view; deciding needs ``decide_inbox`` on the proposal's inbox. A proposal
+    of inboxes they may view, and those they escalated by hand (read only: deciding one they may
+    not decide in is ``Forbidden``); deciding needs ``decide_inbox`` on the proposal's inbox. A proposal
     linked to something above the inbox (an incident's remediation) is answered by that link's
     handler instead (``hooks.proposal_access``): the incident's team sees it, its commander decides.
     """
@@ -58,8 +59,14 @@ def access_proposal(principal, proposal_id, *, for_decision: bool = False) -> Pr
         if for_decision:
             raise Forbidden("Agents cannot decide proposals; use a reviewer's token.", code="reviewer_required")
         return proposal
-    if not is_reviewer(principal) or proposal.inbox is None or not can_view(principal, proposal.inbox):
+    if not is_reviewer(principal):
         raise NotFound("No such proposal.")
+    if proposal.inbox is None or not can_view(principal, proposal.inbox):
+        if not escalated_it(principal, proposal):
+            raise NotFound("No such proposal.")
+        if for_decision:  # who escalated it keeps reading it (and sees where it went), not deciding it
+            raise Forbidden("You escalated this proposal: it is decided where it went.", code="decide_forbidden")
+        return proposal
     if for_decision and not can_decide(principal, proposal.inbox):
         raise Forbidden("You may view this inbox but not decide in it.", code="decide_forbidden")
     return proposal
@@ -82,6 +89,12 @@ def decidable(principal, proposals: list[Proposal]) -> dict:
     return answers
 
 
+def escalated_it(user, proposal: Proposal) -> bool:
+    """Did reviewer ``user`` escalate ``proposal`` by hand (one indexed query)? Who escalates keeps
+    read access to it, wherever it went."""
+    return is_reviewer(user) and Escalation.objects.filter(proposal=proposal, by=user).exists()
+
+
 def may(principal, operation: str, obj=None) -> bool:
     """Answer ``operation`` (view, decide, escalate, suspend, edit_policy, view_governance) on ``obj``
     (a Proposal, an Inbox, an Agent or a Domain) for any principal: the authorization test's one door."""
@@ -91,5 +104,7 @@ def may(principal, operation: str, obj=None) -> bool:
         linked = hooks.proposal_access(principal, obj)
         if linked is not None and operation in ("view", "decide", "escalate"):
             return linked[0] if operation == "view" else linked[1]
-        obj = obj.inbox
+        proposal, obj = obj, obj.inbox
+        if operation == "view" and not governance.may(principal, operation, obj):
+            return escalated_it(principal, proposal)
     return governance.may(principal, operation, obj)

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import views, views_audit, views_batches
+from . import views, views_audit, views_batches, views_work
 
 app_name = "inbox"
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views_work.home, name="home"),
+    path("my-work/", views_work.my_work, name="my_work"),
     path("inboxes/<slug:slug>/", views.inbox_detail, name="inbox"),
     path("inboxes/<slug:slug>/decide/", views_batches.decide_selected, name="decide_selected"),
     path("proposals/<uuid:proposal_id>/", views.proposal_detail, name="proposal"),

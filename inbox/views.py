@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from governance import tokens, words
@@ -17,11 +18,13 @@ from orchestra_site.errors import Conflict, Forbidden, InvalidInput, NotFound, P
 
 from . import permissions, selectors, services, tool_calls
 from .decision_outlook import decision_outlook
-from .forms import DecisionForm, NotificationPreferenceForm, TokenCreateForm
+from .forms import DecisionForm, InboxFilterForm, NotificationPreferenceForm, TokenCreateForm
 from .models import Proposal
 from .notifications import preferences as notification_preferences
 
 ORDERS = {"newest": "Newest first", "urgent": "Most urgent first"}
+PAGE_SIZE = 50  # rows per page of an inbox list
+COUNT_CAP = 10_000  # an inbox list counts its rows up to here ("more than 10,000" beyond)
 # Changes not worth a line in a proposal's history (``decided_at`` is the row's own timestamp).
 HISTORY_HIDDEN = {"decided_at", "idempotency_key"}
 # Refusals the decision panel already explains in its own words (frozen, voted, expired): not repeated above it.
@@ -46,7 +49,8 @@ def reviewer_view(view):
 
 def page(request, template: str, context: dict, *, status: int = 200):
     """Render a page of the app shell: the sidebar lists the user's inboxes with live counts."""
-    context["nav_inboxes"] = selectors.inboxes_with_pending_counts(request.user)
+    if "nav_inboxes" not in context:  # a view that read them already passes them
+        context["nav_inboxes"] = selectors.inboxes_with_pending_counts(request.user)
     context["nav_kill_switch"] = lambda: may_pull_kill_switch(request.user)  # evaluated by the template
     context["nav_audit"] = functools.cache(lambda: audit_nav(request.user))
     return render(request, template, context, status=status)
@@ -65,22 +69,61 @@ def may_pull_kill_switch(user) -> bool:
 
 
 @reviewer_view
-def home(request):
-    return page(request, "inbox/home.html", {})
-
-
-@reviewer_view
 def inbox_detail(request, slug):
+    """One inbox's list: tabs (pending, decided, all), filters, search, both orders, a page of
+    ``PAGE_SIZE`` rows. Invalid query values are reported (400) and left out; the rest still apply."""
     inbox = permissions.access_inbox(request.user, slug=slug)
-    order = request.GET.get("order") if request.GET.get("order") in ORDERS else "newest"
+    form = InboxFilterForm(request.GET)
+    f = form.filters()
+    page_number = f.pop("page")
+    qs = selectors.inbox_list(inbox, **f)
+    offset = (page_number - 1) * PAGE_SIZE
+    rows = selectors.page_of(qs, offset, PAGE_SIZE + 1, user=request.user)  # one more: is there a next page?
+    has_next = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    narrowed = form.narrowed()
+    nav = list(selectors.inboxes_with_pending_counts(request.user))  # the sidebar's counts, read once
+    pending_total = next((i.pending_count for i in nav if i.pk == inbox.pk), None)
+    if pending_total is None:
+        pending_total = selectors.pending_count(inbox.pk)
+    unfiltered_pending = f["status"] == "pending" and not narrowed
+    total = pending_total if unfiltered_pending else selectors.count_upto(qs, COUNT_CAP)
+    can_decide = permissions.can_decide(request.user, inbox)
+    for p in rows:
+        p.quick_approve = quick_approve(p, can_decide)
     return page(request, "inbox/inbox.html", {
         "inbox": inbox,
-        "proposals": selectors.batches_together(selectors.inbox_pending(inbox, order=order)),
-        "order": order,
+        "proposals": selectors.batches_together(rows),
+        "form": form,
+        "filters": f,
+        "narrowed": narrowed,
+        "order": f["order"],
         "orders": ORDERS,
-        "can_decide": permissions.can_decide(request.user, inbox),
+        "tab": f["status"] if f["status"] in ("pending", "decided", "all") else "decided",
+        "page_number": page_number,
+        "has_next": has_next,
+        "first_row": offset + 1 if rows else 0,
+        "last_row": offset + len(rows),
+        "total": total if unfiltered_pending else min(total, COUNT_CAP),
+        "total_capped": not unfiltered_pending and total > COUNT_CAP,
+        "pending_total": pending_total,
+        "nav_inboxes": nav,
+        "live_rows": unfiltered_pending and page_number == 1,
+        "page_size": PAGE_SIZE,
+        "now": timezone.now(),
+        "can_decide": can_decide,
+        "selectable": can_decide and f["status"] == "pending",  # the tick boxes of the bulk decision
         "blank_proposal": Proposal(id=UUID(int=0)),  # the <template> row that live events fill in
-    })
+    }, status=400 if form.errors else 200)
+
+
+def quick_approve(p: Proposal, can_decide: bool) -> bool:
+    """Does ``p``'s list row offer Approve in place? Only a pending, unfrozen action of low or medium
+    risk whose tool accepts ``approve``, to a reviewer who decides here and has not voted on it yet
+    (high and critical risk, questions and the rest open the proposal instead)."""
+    return (can_decide and p.is_pending and not p.is_frozen and not getattr(p, "you_voted", False)
+            and p.kind != Proposal.Kind.QUESTION and p.risk not in ("high", "critical")
+            and (not p.allowed_verdicts or "approve" in p.allowed_verdicts))
 
 
 @reviewer_view
@@ -136,6 +179,7 @@ def proposal_detail(request, proposal_id):
         "final_args_json": (json.dumps(proposal.final_args, indent=2, ensure_ascii=False)
                             if proposal.final_args is not None and proposal.final_args != proposal.args else None),
         "history": history_of(proposal),
+        "escalations": selectors.escalations_of(proposal),  # where it went (inbox/_escalations.html)
         "can_decide": can_decide,
         "form": form,
         "conflict": conflict,

@@ -149,6 +149,8 @@
     age.dateTime = p.created_at;
     age.textContent = ago(p.created_at);
     showApprove(row, p);
+    const due = field("deadline");  // lists.js writes the time left
+    if (due && p.deadline) { due.dateTime = p.deadline; due.dataset.deadline = ""; due.classList.remove("muted"); }
     if (p.kind === "question") field("review").textContent = "Answer";
     return row;
   }
@@ -176,6 +178,9 @@
     if (mates.length) before = mates[mates.length - 1].nextElementSibling;  // a batch stays together
     body.insertBefore(row, before);
     row.classList.add("fresh");
+    const size = Number($("#queue").dataset.pageSize) || Infinity;  // a page keeps its size: the last row moves on
+    const rows = $$("tr[data-id]", body);
+    if (rows.length > size) rows[rows.length - 1].remove();
     $("#queue-empty").hidden = true;
     $("table.queue").hidden = false;
   }
@@ -213,9 +218,10 @@
     const p = detail.proposal;
     const here = p.status === "pending" && (p.inbox_id == null || p.inbox_id === detail.inboxId);
     const row = rowFor(p.id);
-    if (here && !row) addRow(p);
+    // A filtered, searched or later page, or the decided tab, gets a "refresh" notice (lists.js) instead.
+    if (here && !row && (queue.dataset.live || "rows") === "rows") addRow(p);
     if (here && row && typeof p.is_frozen === "boolean") showApprove(row, p);  // frozen or thawed meanwhile
-    if (!here && row) retire(row, p);
+    if (!here && row && (queue.dataset.status || "pending") === "pending") retire(row, p);
   }
 
   // --- proposal page: decided (or escalated) elsewhere ------------------------------------------------
@@ -311,7 +317,7 @@
     refreshAges();
     setInterval(refreshAges, 30000);
     const queue = $("#queue");
-    if (queue) setCount(Number(queue.dataset.inbox), $$("#queue-rows tr[data-id]").length);
+    if (queue) setCount(Number(queue.dataset.inbox), Number(queue.dataset.pending ?? $$("#queue-rows tr[data-id]").length));
     if ("WebSocket" in window) $$("#inbox-nav [data-inbox-id]").forEach((a) => connect(Number(a.dataset.inboxId)));
   });
 })();

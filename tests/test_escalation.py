@@ -156,7 +156,10 @@ def test_an_agent_cannot_escalate_its_own_proposal(agent_client, platform_inbox,
 def test_after_escalating_the_first_line_no_longer_decides_it(agent_client, alice_client, proposal_body):
     pid = agent_client.post_json(P, proposal_body).json()["id"]
     alice_client.post_json(f"{P}/{pid}/escalate", {"reason": "Not mine to decide."})
-    assert alice_client.post_json(f"{P}/{pid}/decision", {"verdict": "approve"}).status_code == 404
+    # Who escalated keeps reading it (the reviewer experience issue), so deciding is 403, not 404.
+    r = alice_client.post_json(f"{P}/{pid}/decision", {"verdict": "approve"})
+    assert r.status_code == 403 and r.json()["code"] == "decide_forbidden"
+    assert alice_client.get(f"{P}/{pid}").status_code == 200
     assert Proposal.objects.get(pk=pid).is_pending
 
 

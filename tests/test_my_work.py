@@ -116,7 +116,7 @@ def test_the_escalator_reads_what_they_escalated_and_sees_where_it_went(alice, b
     assert r.status_code == 200
     html = r.content.decode()
     assert 'id="escalations"' in html and platform.orchestrator_inbox.name in html and "by you" in html
-    assert 'id="decide"' not in html  # read, not decide
+    assert 'name="verdict"' not in html and 'id="decide-blocked"' in html  # read, not decide: no buttons
     assert client.post(f"/proposals/{p.pk}/", {"verdict": "approve"}).status_code == 403
     assert p.__class__.objects.get(pk=p.pk).is_pending
     assert login(bob).get(f"/proposals/{p.pk}/").status_code == 404  # others still see nothing

@@ -46,6 +46,8 @@ def common_args(parser: argparse.ArgumentParser, *, workers: int = 2) -> argpars
     g = parser.add_argument_group("server")
     g.add_argument("--workers", type=int, default=workers, help=f"server worker processes (default {workers})")
     g.add_argument("--redis-db", type=int, default=8, help="Redis database number for the server (default 8)")
+    g.add_argument("--db-prefix", default="orch_bench_",
+                   help="prefix of the benchmark's fresh database names (default orch_bench_)")
     g.add_argument("--src", default="HEAD",
                    help="what to serve: 'HEAD' (default) = the last commit of this repository, exported to a "
                         "temporary directory (so half-done uncommitted edits do not break a run); or a "
@@ -114,15 +116,16 @@ class Bench:
     """A fresh database plus one Orchestra server. Use as ``with Bench(args) as b:``."""
 
     def __init__(self, args, *, server: str = "asgi", agents: int = 1, reviewers: int = 0,
-                 workers: int | None = None):
+                 workers: int | None = None, baseline: bool = False):
         self.args = args
         self.server = server
+        self.baseline = baseline  # serve benchmarks.baseline (bare Django-ninja), not Orchestra
         self.workers = workers or args.workers
         self.n_agents = agents
         self.n_reviewers = reviewers
         self.tmp = Path(tempfile.mkdtemp(prefix="orch-bench-"))
         self.src = self._source(args.src)
-        self.db = "orch_bench_" + uuid.uuid4().hex[:10]
+        self.db = getattr(args, "db_prefix", "orch_bench_") + uuid.uuid4().hex[:10]
         self.env = dict(os.environ)
         for k in ("DJANGO_SETTINGS_MODULE", "DEBUG"):
             self.env.pop(k, None)
@@ -133,6 +136,8 @@ class Bench:
             DJANGO_SUPERUSER_PASSWORD="bench-pass-123",
             LOG_LEVEL="WARNING",
         )
+        if baseline:
+            self.env["DJANGO_SETTINGS_MODULE"] = "benchmarks.baseline.settings"
         self.proc = None
         self.db_created = False
         self.port = free_port()
@@ -190,6 +195,13 @@ class Bench:
         t0 = time.monotonic()
         self.psql(f"create database {self.db}")
         self.db_created = True
+        if self.baseline:
+            self.agent_tokens = ["bare_" + uuid.uuid4().hex for _ in range(self.n_agents)]
+            self.django_module("benchmarks.baseline.seed", *self.agent_tokens)
+            self.sessions, self.reviewer_token, self.inbox_id = [], None, None
+            print(f"[setup] database {self.db}: bare Django-ninja baseline, {self.n_agents} token(s) "
+                  f"({time.monotonic() - t0:.1f} s)", flush=True)
+            return self
         self.manage("migrate", "--noinput")
         self.manage("createsuperuser", "--noinput", "--username", "benchadmin", "--email", "bench@example.com")
         self.agent_tokens = [last_line(self.manage("create_agent", "bench-agent-0", "--domain", "Platform"))]
@@ -215,7 +227,8 @@ class Bench:
                    "--port", str(self.port), "--workers", w, "--log-level", "warning", "--no-access-log",
                    "--loop", "uvloop", "--http", "httptools"]
         elif self.server == "wsgi":
-            cmd = [PY, "-m", "gunicorn", "orchestra_site.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+            app = "benchmarks.baseline.wsgi:application" if self.baseline else "orchestra_site.wsgi:application"
+            cmd = [PY, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{self.port}",
                    "--workers", w, "--worker-class", "sync", "--log-level", "warning", "--keep-alive", "75"]
         else:
             raise ValueError(self.server)

@@ -150,6 +150,10 @@ class Proposal(models.Model):
             models.Index(fields=["inbox", "status", "-created_at"]),
             models.Index(fields=["agent", "status", "-created_at"]),
             models.Index(fields=["resource", "status"], name="proposal_resource_status"),
+            # A new proposal's most recent pending rivals (inbox.submission._mark_conflicts): an index
+            # range, however many proposals were ever made on the resource.
+            models.Index(fields=["resource", "-created_at"], name="proposal_pending_resource",
+                         condition=models.Q(status="pending")),
             models.Index(fields=["updated_at"], name="proposal_updated_at"),  # inbox.watcher
             models.Index(fields=["agent", "batch"], name="proposal_agent_batch",
                          condition=~models.Q(batch="")),  # inbox.batches

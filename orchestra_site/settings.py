@@ -173,7 +173,8 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Django's RedisCache, keeping one Redis client per pool (orchestra_site.cache).
+    CACHES = {"default": {"BACKEND": "orchestra_site.cache.PooledClientRedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # A file cache, not process memory: the web server and the q2 cluster share it (policy version).

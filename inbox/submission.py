@@ -24,7 +24,7 @@ from governance.services import level_inbox_id
 from governance.snapshot import current as governance_snapshot
 from orchestra_site.errors import Forbidden, IdempotencyConflict, InvalidInput
 
-from . import audit, budget, events, hooks, metrics, selectors, tool_calls
+from . import audit, budget, events, history, hooks, metrics, selectors, tool_calls
 from .models import Proposal
 from .outcomes import tell_agent
 
@@ -125,7 +125,7 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
             for handler, target in links:
                 handler.route(proposal, target, ev)
             _attach_inbox(proposal)
-            proposal.save(force_insert=True)
+            history.proposal_save_created(proposal)
             audit.submitted(proposal, ev.reasons)
             for handler, target in links:
                 handler.linked(proposal, target)

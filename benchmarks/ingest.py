@@ -160,7 +160,9 @@ def load(bench: Bench, args, seconds: float) -> dict:
 
 def run_server(args, kind: str, *, baseline: bool = False) -> dict:
     workers = args.workers if kind == "asgi" else args.wsgi_workers
-    with Bench(args, server=kind, agents=args.agents, workers=workers, baseline=baseline) as bench:
+    preload = 0 if baseline else args.preload
+    with Bench(args, server=kind, agents=args.agents, workers=workers, baseline=baseline, preload=preload,
+               preload_pending=args.preload_pending) as bench:
         label = f"{kind} ({'uvicorn' if kind == 'asgi' else 'gunicorn sync'}, {workers} workers)"
         if baseline:
             label = f"bare Django-ninja, {label}"
@@ -234,6 +236,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--server", choices=["asgi", "wsgi", "both"], default="both",
                         help="asgi = uvicorn --workers N; wsgi = gunicorn sync workers (default both)")
     parser.add_argument("--wsgi-workers", type=int, default=4, help="gunicorn sync workers (default 4)")
+    parser.add_argument("--preload", type=int, default=0,
+                        help="proposals stored before the run, most decided (default 0; not for the baseline)")
+    parser.add_argument("--preload-pending", type=int, default=10_000,
+                        help="how many of the preloaded proposals are pending (default 10,000)")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip the bare Django-ninja baseline (measured first by default)")
     parser.add_argument("--profile", action="store_true", help="also profile the workers with py-spy")

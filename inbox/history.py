@@ -1,13 +1,13 @@
-"""The history row of a newly created proposal, written with one prepared INSERT.
+"""A proposal's history row, written with one prepared INSERT (its creation and its decision).
 
 django-simple-history writes it from its ``post_save`` receiver: per save it builds a history manager
 class (``HistoryDescriptor.__get__`` runs ``Manager.from_queryset``, i.e. ``inspect.getmembers``), a
 ``HistoricalProposal`` instance and compiles the ORM INSERT of its 45 columns — a fifth of the CPU of
-a submission in the profile. ``proposal_save_created`` saves the proposal with that receiver skipped
+a submission in the profile. ``proposal_save`` saves the proposal with that receiver skipped
 (``skip_history_when_saving``, simple-history's own switch) and writes the very row it would have
-written (same columns, ``history_type`` ``+``, ``history_date`` now or ``_history_date``, the user from
-``_history_user`` or the request, the ``_change_reason``), from an INSERT whose SQL is built once per
-process. Every later change of the proposal goes through simple-history as before.
+written (same columns, ``history_type`` ``+`` or ``~``, ``history_date`` now or ``_history_date``, the
+user from ``_history_user`` or the request, the ``_change_reason``), from an INSERT whose SQL is built
+once per process. The submission and the decision use it; other changes go through simple-history.
 """
 from django.conf import settings
 from django.db import connections, router
@@ -45,13 +45,14 @@ def _history_user_id(p: Proposal):
     return user.pk if user is not None else None
 
 
-def proposal_save_created(p: Proposal) -> None:
-    """INSERT the new proposal ``p`` (``save(force_insert=True)``: its signals run as ever) and its
-    ``+`` history row (one prepared INSERT). Inside the caller's transaction. Raises what the INSERTs
-    raise (``IntegrityError`` for a duplicate idempotency key)."""
+def proposal_save(p: Proposal, *, created: bool = False) -> None:
+    """Save ``p`` (``created``: INSERT a new proposal, ``save(force_insert=True)``; else ``save()``, an
+    UPDATE of every column; its signals and checks run as ever) and write its history row (``+`` or
+    ``~``) with one prepared INSERT. Inside the caller's transaction. Raises what ``save`` raises
+    (``IntegrityError`` for a duplicate idempotency key, ``ImmutableRecord`` for a decided row)."""
     p.skip_history_when_saving = True
     try:
-        p.save(force_insert=True)
+        p.save(force_insert=True) if created else p.save()
     finally:
         del p.skip_history_when_saving
     if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
@@ -59,7 +60,8 @@ def proposal_save_created(p: Proposal) -> None:
     alias = router.db_for_write(Proposal, instance=p)
     connection = connections[alias]
     sql, fields = _insert_for(alias)
-    special = {"history_date": getattr(p, "_history_date", None) or timezone.now(), "history_type": "+",
+    special = {"history_date": getattr(p, "_history_date", None) or timezone.now(),
+               "history_type": "+" if created else "~",
                "history_user_id": _history_user_id(p), "history_change_reason": get_change_reason_from_object(p)}
     params = [f.get_db_prep_save(special[f.attname] if f.attname in _SPECIAL else getattr(p, f.attname), connection)
               for f in fields]

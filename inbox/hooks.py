@@ -66,10 +66,8 @@ def demos() -> list[DemoExtension]:
 
 
 def proposal_access(principal, proposal) -> tuple[bool, bool] | None:
-    """``(may view, may decide)`` of a proposal as its link handlers answer it; None when no handler
-    has an opinion (the inbox's own rules apply)."""
-    for handler in _registry.links.values():
-        answer = handler.access(principal, proposal)
-        if answer is not None:
-            return answer
-    return None
+    """``(may view, may decide)`` of a proposal as its link handler answers it; None when it has no
+    link (``Proposal.link_kind`` empty: no handler asked, no query) or the handler has no opinion (the
+    inbox's own rules apply)."""
+    handler = _registry.links.get(proposal.link_kind) if proposal.link_kind else None
+    return handler.access(principal, proposal) if handler is not None else None

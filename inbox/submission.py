@@ -124,8 +124,9 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
             proposal = _route(agent, data, ev, digest, idempotency_key)
             for handler, target in links:
                 handler.route(proposal, target, ev)
+                proposal.link_kind = proposal.link_kind or handler.name  # who answers for it (inbox.hooks)
             _attach_inbox(proposal)
-            history.proposal_save_created(proposal)
+            history.proposal_save(proposal, created=True)
             audit.submitted(proposal, ev.reasons)
             for handler, target in links:
                 handler.linked(proposal, target)

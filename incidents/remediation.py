@@ -102,7 +102,7 @@ def access(principal, proposal) -> tuple[bool, bool] | None:
 
 def on_proposal_saved(sender, instance, created=False, **kwargs) -> None:
     """A remediation's proposal left ``pending``: its decision goes on the incident's timeline."""
-    if created or instance.status == PENDING:
+    if created or instance.status == PENDING or instance.link_kind != "incident":  # not a remediation: no query
         return
     if not Remediation.objects.filter(proposal_id=instance.pk, outcome=PENDING).update(outcome=instance.status):
         return

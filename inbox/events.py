@@ -103,6 +103,8 @@ def announce(p: Proposal, event: str, *, inbox_ids=None, counted: bool = False) 
     (+1 / -1 / 0) and cost no query; other events, and any with ``counted=True`` (the watcher, which
     cannot tell a new proposal from a changed one), carry the inbox's ``pending_count`` (one COUNT)."""
     _remember(p)
+    if event != "proposal.created" and not p.is_pending:  # first: an agent may be waiting on it
+        _send(proposal_group(p.id), {"type": "proposal.decided", "status": str(p.status)})
     data = json.dumps({"event": event, "proposal": proposal_card(p)}, cls=DjangoJSONEncoder)
     delta = None if counted else PENDING_DELTA.get(event)
     for inbox_id in inbox_ids or [p.inbox_id]:
@@ -110,8 +112,6 @@ def announce(p: Proposal, event: str, *, inbox_ids=None, counted: bool = False) 
             continue
         count = {"pending_delta": delta} if delta is not None else {"pending_count": pending_count(inbox_id)}
         _send(inbox_group(inbox_id), {"type": "inbox.event", "data": data, **count})
-    if event != "proposal.created" and not p.is_pending:
-        _send(proposal_group(p.id), {"type": "proposal.decided", "status": str(p.status)})
 
 
 def announce_conflict(p: Proposal, approved: Proposal) -> None:

@@ -10,7 +10,14 @@
    the guardian object-permission path, which the superuser skips); ``--no-reviewer`` to skip;
 4. race: ``--racers`` connections (default 50), opened beforehand, approve ONE proposal at the same
    moment; exactly one must get 200 and all others 409, and the database must hold status ``approved``
-   with exactly one decision in its history.
+   with exactly one decision in its history;
+5. long-poll: for ``--waits`` proposals (default 100) the agent waits (``GET …/wait?timeout=10``) on
+   one connection while the superuser approves on another; measured from the moment the approve is
+   sent to the wait's answer arriving (the waiting agent's latency). Served by ASGI only.
+
+``--preload N`` first stores N proposals (most decided, ``--preload-pending`` of them pending, with
+their history rows) with SQL, to see whether the figures grow with the data.
+``--server wsgi`` serves the approvals with gunicorn sync workers (the long-poll run is then skipped).
 """
 from __future__ import annotations
 
@@ -102,6 +109,30 @@ async def race(bench: Bench, racers: int) -> dict:
             "decided_history_rows": decisions, "wall_ms": round(wall_ms, 1), "exactly_once": holds}
 
 
+async def long_polls(bench: Bench, n: int) -> dict:
+    """Approve ``n`` proposals, each while its agent long-polls it; ms from approve sent to wait answered."""
+    ids = await create_proposals(bench, n)
+    agent, admin = await Conn(bench.port).open(), await Conn(bench.port).open()
+    lat, after_answer, statuses = [], [], {}
+    for pid in ids:
+        waiting = asyncio.create_task(agent.request("GET", f"/api/v1/proposals/{pid}/wait?timeout=10",
+                                                    bench.agent_tokens[0]))
+        await asyncio.sleep(0.05)  # the waiter has joined its group
+        t = time.perf_counter()
+        status, _ = await admin.request("POST", f"/api/v1/proposals/{pid}/decision", bench.admin_token, APPROVE)
+        answered = time.perf_counter()
+        wstatus, body = await waiting
+        done = time.perf_counter()
+        statuses[wstatus] = statuses.get(wstatus, 0) + 1
+        if status == 200 and wstatus == 200 and json.loads(body).get("status") == "approved":
+            lat.append((done - t) * 1000)
+            after_answer.append((done - answered) * 1000)
+    await agent.close()
+    await admin.close()
+    s = latency_summary(lat)
+    return {**s, "statuses": statuses, "after_approve_answer_p99_ms": latency_summary(after_answer)["p99_ms"]}
+
+
 async def _run(bench: Bench, args) -> dict:
     n = args.proposals
     reviewer = not args.no_reviewer
@@ -122,7 +153,13 @@ async def _run(bench: Bench, args) -> dict:
     print(f"[decision] race of {rc['racers']}: statuses {rc['statuses']}, API {rc['api_status']}, "
           f"DB {rc['db_status']}, decided history rows {rc['decided_history_rows']}: "
           f"{'exactly once HOLDS' if rc['exactly_once'] else 'exactly once BROKEN'}", flush=True)
-    return {"runs": runs, "race": rc}
+    out = {"runs": runs, "race": rc}
+    if args.waits and bench.server == "asgi":
+        lp = await long_polls(bench, args.waits)
+        print(f"[decision] long-poll answered after the approve was sent: p50 {lp['p50_ms']} ms, p99 {lp['p99_ms']} "
+              f"ms (n {lp['n']}; wait statuses {lp['statuses']})", flush=True)
+        out["long_poll"] = lp
+    return out
 
 
 def main(argv=None) -> dict:
@@ -132,6 +169,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--concurrency", type=int, default=8, help="connections of the concurrent run (default 8)")
     parser.add_argument("--racers", type=int, default=50, help="concurrent approvals of one proposal (default 50)")
     parser.add_argument("--no-reviewer", action="store_true", help="skip the plain reviewer's (guardian) run")
+    parser.add_argument("--waits", type=int, default=100,
+                        help="long-polls answered by an approve (default 100; 0 skips)")
+    parser.add_argument("--server", choices=["asgi", "wsgi"], default="asgi",
+                        help="asgi = uvicorn (default); wsgi = gunicorn sync workers (no long-poll run)")
+    parser.add_argument("--wsgi-workers", type=int, default=4, help="gunicorn sync workers (default 4)")
+    parser.add_argument("--preload", type=int, default=0, help="proposals stored before the run (default 0)")
+    parser.add_argument("--preload-pending", type=int, default=10_000,
+                        help="how many of the preloaded proposals are pending (default 10,000)")
     common_args(parser)
     args = parser.parse_args(argv)
     preflight()
@@ -141,7 +186,9 @@ def main(argv=None) -> dict:
     except ImportError:
         runner = asyncio.run
     try:
-        with Bench(args, agents=1, reviewers=0 if args.no_reviewer else 1) as bench:
+        workers = args.wsgi_workers if args.server == "wsgi" else args.workers
+        with Bench(args, server=args.server, agents=1, reviewers=0 if args.no_reviewer else 1, workers=workers,
+                   preload=args.preload, preload_pending=args.preload_pending) as bench:
             r = runner(_run(bench, args))
             bad = [k for k, v in r["runs"].items() if set(v["statuses"]) != {200}]
             if bad or not r["race"]["exactly_once"]:
@@ -156,9 +203,16 @@ def main(argv=None) -> dict:
     rows.append([f"race: {rc['racers']} approvals of one", rc["racers"], "", "", "", "", "",
                  ",".join(f"{s}x{c}" for s, c in sorted(rc["statuses"].items()))
                  + (" exactly-once OK" if rc["exactly_once"] else " EXACTLY-ONCE BROKEN")])
+    if "long_poll" in r:
+        lp = r["long_poll"]
+        rows.append(["long-poll answered, from approve sent", lp["n"], lp["p50_ms"], lp["p90_ms"], lp["p99_ms"],
+                     "", "", ",".join(f"{s}x{c}" for s, c in sorted(lp["statuses"].items()))])
     print(table(rows, ["decision: approve", "n", "p50 ms", "p90 ms", "p99 ms", "per s", "server CPU ms/req",
                        "statuses"]))
-    figures = {"benchmark": "decision", "workers": args.workers, **r}
+    with open("/proc/loadavg") as f:
+        print(f"server {args.server}, preloaded {args.preload} proposals; load average at the end: "
+              f"{' '.join(f.read().split()[:3])}")
+    figures = {"benchmark": "decision", "server": args.server, "workers": workers, "preload": args.preload, **r}
     write_json(args.json, figures)
     return figures
 

@@ -3,6 +3,11 @@
     .venv/bin/python -m benchmarks.ingest                 # ASGI (uvicorn, 2 workers) and WSGI (gunicorn, 4)
     .venv/bin/python -m benchmarks.ingest --server asgi --duration 30 --profile
 
+Every run first measures the bare baseline (``benchmarks.baseline``: Django + django-ninja, one token
+look-up and one INSERT per POST, gunicorn with ``--wsgi-workers`` sync workers, the same load) and
+prints each Orchestra server's rate as a share of it (``--no-baseline`` skips it): the ratio measured
+in one run on one machine is the figure that counts, absolute rates vary with the machine's load.
+
 Each server gets a fresh PostgreSQL database with ``--agents`` agents (default 32, one token each). The
 load generator keeps ``--connections`` keep-alive connections (default 32) busy; request i on a
 connection uses the next agent's token, so all agents post concurrently. After a ``--warmup`` run the
@@ -153,18 +158,27 @@ def load(bench: Bench, args, seconds: float) -> dict:
     return r
 
 
-def run_server(args, kind: str) -> dict:
+def run_server(args, kind: str, *, baseline: bool = False) -> dict:
     workers = args.workers if kind == "asgi" else args.wsgi_workers
-    with Bench(args, server=kind, agents=args.agents, workers=workers) as bench:
+    preload = 0 if baseline else args.preload
+    with Bench(args, server=kind, agents=args.agents, workers=workers, baseline=baseline, preload=preload,
+               preload_pending=args.preload_pending) as bench:
         label = f"{kind} ({'uvicorn' if kind == 'asgi' else 'gunicorn sync'}, {workers} workers)"
+        if baseline:
+            label = f"bare Django-ninja, {label}"
         print(f"[ingest] {label}: warm-up {args.warmup:g} s", flush=True)
         load(bench, args, args.warmup)
         print(f"[ingest] {label}: measuring {args.duration:g} s with {args.connections} connections, "
               f"{len(bench.agent_tokens)} agents, generator {args.generator}", flush=True)
         r = load(bench, args, args.duration)
         r["server"] = label
-        rows = int(bench.psql("select count(*) from inbox_proposal", bench.db))
-        hist = int(bench.psql("select count(*) from inbox_historicalproposal", bench.db))
+        r["baseline"] = baseline
+        r["worker_rss_mb"] = worker_rss_mb(bench.worker_pids())
+        if baseline:
+            rows, hist = int(bench.psql("select count(*) from baseline_row", bench.db)), 0
+        else:
+            rows = int(bench.psql("select count(*) from inbox_proposal", bench.db))
+            hist = int(bench.psql("select count(*) from inbox_historicalproposal", bench.db))
         r["db_proposals"], r["db_history_rows"] = rows, hist
         print(f"[ingest] {label}: {r['created_per_s']} created/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
               f"non-201 {r['non_201']}, server CPU {r['server_cpu_ms_per_request']} ms/request "
@@ -172,7 +186,7 @@ def run_server(args, kind: str) -> dict:
               f"DB rows {rows}, history rows {hist}", flush=True)
         if r["non_201"] or r["socket_errors"]:
             print("[ingest] server log errors:\n  " + "\n  ".join(bench.server_errors(8)), flush=True)
-        if args.profile:
+        if args.profile and not baseline:
             if not py_spy_available():
                 print("[ingest] py-spy not installed: .venv/bin/pip install py-spy", flush=True)
             else:
@@ -196,6 +210,19 @@ def run_server(args, kind: str) -> dict:
         return r
 
 
+def worker_rss_mb(pids: list[int]) -> list[float]:
+    """Resident memory (MiB) of each server worker, from /proc."""
+    out = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+            out.append(round(kb / 1024, 1))
+        except (OSError, StopIteration):
+            continue
+    return out
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ingest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -209,6 +236,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--server", choices=["asgi", "wsgi", "both"], default="both",
                         help="asgi = uvicorn --workers N; wsgi = gunicorn sync workers (default both)")
     parser.add_argument("--wsgi-workers", type=int, default=4, help="gunicorn sync workers (default 4)")
+    parser.add_argument("--preload", type=int, default=0,
+                        help="proposals stored before the run, most decided (default 0; not for the baseline)")
+    parser.add_argument("--preload-pending", type=int, default=10_000,
+                        help="how many of the preloaded proposals are pending (default 10,000)")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false",
+                        help="skip the bare Django-ninja baseline (measured first by default)")
     parser.add_argument("--profile", action="store_true", help="also profile the workers with py-spy")
     parser.add_argument("--profile-seconds", type=float, default=8, help="seconds under py-spy (default 8)")
     parser.add_argument("--profile-dir", help="keep py-spy's raw collapsed stacks in this directory")
@@ -216,20 +249,33 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     preflight()
     kinds = ["asgi", "wsgi"] if args.server == "both" else [args.server]
-    if "wsgi" in kinds and subprocess.run([sys.executable, "-c", "import gunicorn"], check=False).returncode:
-        print("[ingest] gunicorn not installed (.venv/bin/pip install gunicorn): skipping WSGI", flush=True)
-        kinds.remove("wsgi")
+    have_gunicorn = not subprocess.run([sys.executable, "-c", "import gunicorn"], check=False).returncode
+    if not have_gunicorn:
+        print("[ingest] gunicorn not installed (.venv/bin/pip install gunicorn): skipping WSGI and the bare "
+              "baseline", flush=True)
+        kinds = [k for k in kinds if k != "wsgi"]
     results = []
     try:
+        if args.baseline and have_gunicorn:
+            results.append(run_server(args, "wsgi", baseline=True))
         for kind in kinds:
             results.append(run_server(args, kind))
     except KeyboardInterrupt:
         print("\n[ingest] interrupted; server stopped and database dropped", flush=True)
         raise SystemExit(130) from None
+    base = next((r for r in results if r["baseline"]), None)
+    for r in results:
+        ok = base and base["created_per_s"]
+        r["share_of_baseline"] = round(r["created_per_s"] / base["created_per_s"], 3) if ok else None
     print()
-    print(table([[r["server"], r["created_per_s"], r["p50_ms"], r["p99_ms"], r["non_201"],
-                  r["server_cpu_ms_per_request"], r["generator_cpu_s"]] for r in results],
-                ["ingest: server", "created/s", "p50 ms", "p99 ms", "non-201", "server CPU ms/req", "gen CPU s"]))
+    print(table([[r["server"], r["created_per_s"],
+                  "" if r["share_of_baseline"] is None else f"{r['share_of_baseline']:.0%}",
+                  r["p50_ms"], r["p99_ms"], r["non_201"], r["server_cpu_ms_per_request"], r["generator_cpu_s"],
+                  "/".join(str(m) for m in r["worker_rss_mb"])] for r in results],
+                ["ingest: server", "created/s", "of bare", "p50 ms", "p99 ms", "non-201", "server CPU ms/req",
+                 "gen CPU s", "worker RSS MiB"]))
+    with open("/proc/loadavg") as f:
+        print(f"load average at the end: {' '.join(f.read().split()[:3])}")
     figures = {"benchmark": "ingest", "generator": args.generator, "connections": args.connections,
                "agents": args.agents, "duration_s": args.duration, "cores": os.cpu_count(), "results": results}
     write_json(args.json, figures)

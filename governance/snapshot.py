@@ -3,13 +3,20 @@ and the version number that also guards the per-process cache of agents' tokens.
 
 Evaluating a proposal must not cost a dozen queries: the snapshot is loaded once and reused until an
 admin changes a governed record, which bumps a version number in the shared cache (Redis in
-production, so every worker and machine sees it). Each use costs one cache read.
+production, so every worker and machine sees it). Each use costs one cache read, and a request reads
+it once: within one HTTP request (between Django's ``request_started`` and ``request_finished``) the
+version read first is reused (a request sees one governance version from start to end, as it sees
+one snapshot), unless the request itself bumps it. Outside requests (tasks, commands, sockets) every
+use reads it.
 """
 import threading
 from dataclasses import dataclass, field
 
+from asgiref.local import Local
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db import transaction
+from django.dispatch import receiver
 
 VERSION_KEY = "orchestra:governance:version"
 _lock = threading.Lock()
@@ -52,6 +59,14 @@ class Snapshot:
     action_types: dict = field(default_factory=dict)  # name -> (category slug, args_schema)
     enterprise_inbox_id: int | None = None
     category_names: dict = field(default_factory=dict)  # category slug -> its label (ActionCategory.name)
+    inboxes: dict = field(default_factory=dict)  # id -> the Inbox row's field values (``inbox``)
+
+    def inbox(self, inbox_id):
+        """A fresh ``Inbox`` instance of row ``inbox_id`` as of this version (no query), or None."""
+        from .models import Inbox
+
+        values = self.inboxes.get(inbox_id)
+        return None if values is None else Inbox(**values)
 
 
 def _bump() -> None:
@@ -64,6 +79,7 @@ def _bump() -> None:
 def bump_version(**_) -> None:
     """Invalidate every process's snapshot (signal receiver). Bumped at once, so this process sees its
     own change, and again after commit, so no other process keeps a snapshot read before the commit."""
+    _forget_request_version()
     _bump()
     transaction.on_commit(_bump)
 
@@ -91,17 +107,42 @@ def _load() -> Snapshot:
         ))
     matrix = {(r.level, r.category.slug): r.mode for r in AuthorityRule.objects.select_related("category")}
     action_types = {a.name: (a.category.slug, a.args_schema) for a in ActionType.objects.select_related("category")}
-    enterprise = Inbox.objects.filter(level=Level.ENTERPRISE).order_by("id").values_list("id", flat=True).first()
+    inbox_fields = [f.attname for f in Inbox._meta.concrete_fields]
+    inboxes = {row["id"]: row for row in Inbox.objects.order_by("id").values(*inbox_fields)}
+    enterprise = next((pk for pk, row in inboxes.items() if row["level"] == Level.ENTERPRISE), None)
     names = dict(ActionCategory.objects.values_list("slug", "name"))
-    return Snapshot(tuple(policies), matrix, action_types, enterprise, names)
+    return Snapshot(tuple(policies), matrix, action_types, enterprise, names, inboxes)
+
+
+_request = Local()  # per request (context-local under ASGI): ``active`` and the ``version`` read in it
+
+
+@receiver(request_started, dispatch_uid="governance-snapshot-request-started")
+def _request_started(**_) -> None:
+    _request.active, _request.version = True, None
+
+
+@receiver(request_finished, dispatch_uid="governance-snapshot-request-finished")
+def _request_finished(**_) -> None:
+    _request.active, _request.version = False, None
+
+
+def _forget_request_version() -> None:
+    if getattr(_request, "version", None) is not None:
+        _request.version = None
 
 
 def version() -> int:
-    """The current governance version (one shared-cache read)."""
+    """The current governance version: one shared-cache read, once per request (module docstring)."""
+    value = getattr(_request, "version", None)
+    if value is not None:
+        return value
     value = cache.get(VERSION_KEY)
     if value is None:
         cache.add(VERSION_KEY, 1, None)
         value = cache.get(VERSION_KEY, 1)
+    if getattr(_request, "active", False):
+        _request.version = value
     return value
 
 
@@ -118,5 +159,6 @@ def current() -> Snapshot:
 
 
 def reset() -> None:
-    """Forget the process-local snapshot (tests)."""
+    """Forget the process-local snapshot and this request's version (tests)."""
     _memo.update(version=None, snapshot=None)
+    _forget_request_version()

@@ -113,8 +113,12 @@ def expired_if_due(p: Proposal) -> Proposal:
 
 
 def reread(p: Proposal) -> Proposal:
-    """``p`` as it is in the database now (one query by primary key), expired if due."""
-    return expired_if_due(selectors.proposal_by_id(p.pk))
+    """``p`` as it is in the database now (one query by primary key), expired if due; once decided,
+    with its votes loaded (one more query, in the same thread hop: the waiter's answer needs them)."""
+    p = expired_if_due(selectors.proposal_by_id(p.pk))
+    if not p.is_pending:
+        selectors.load_votes(p)
+    return p
 
 
 @asynccontextmanager
@@ -151,7 +155,8 @@ async def wait_for_decision(request, proposal_id: UUID, timeout: float = Query(3
     learns ``expired`` at once, with or without a task cluster) and at the end of the wait."""
     proposal = await sync_to_async(permissions.access_proposal)(request.auth, proposal_id)
     proposal = await wait_until_decided(proposal, timeout)
-    await sync_to_async(selectors.load_votes)(proposal)  # the answer is rendered here, in async code
+    if "votes" not in getattr(proposal, "_prefetched_objects_cache", {}):
+        await sync_to_async(selectors.load_votes)(proposal)  # the answer is rendered here, in async code
     return proposal
 
 

@@ -94,8 +94,10 @@ class InboxConsumer(AsyncWebsocketConsumer):
     async def inbox_event(self, message):
         if not self.joined:
             return
-        # ``data`` is encoded once per event by inbox.events; splice the count in without re-encoding.
-        await self.send(text_data=message["data"][:-1] + f', "pending_count": {message["pending_count"]}}}')
+        # ``data`` is encoded once per event by inbox.events; splice the count (a delta, or the
+        # absolute count where the event does not tell) in without re-encoding.
+        key = "pending_delta" if "pending_delta" in message else "pending_count"
+        await self.send(text_data=message["data"][:-1] + f', "{key}": {int(message[key])}}}')
 
     async def session_ended(self, message):
         session = self.scope.get("session")

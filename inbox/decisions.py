@@ -18,10 +18,12 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from governance.models import Policy
+from governance.snapshot import current as governance_snapshot
 from orchestra_site.errors import Conflict, InvalidInput
 from orchestra_site.formats import change_reason
 
-from . import audit, events, permissions, selectors, tool_calls
+from . import audit, events, history, permissions, selectors, tool_calls
 from .models import Proposal, Vote
 from .outcomes import after_decision, after_decisions, already_decided
 from .timers import expiry_first, refuse_after_expiry
@@ -97,13 +99,13 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
             raise already_decided(locked)
         if locked.is_frozen:
             raise Conflict("This proposal is frozen: its agent or domain is suspended.", code="frozen")
-        if Vote.objects.filter(proposal=locked, reviewer=reviewer).exists():
+        votes = list(locked.votes.select_related("reviewer").order_by("created_at", "id"))  # under the row lock
+        if any(v.reviewer_id == reviewer.pk for v in votes):
             raise Conflict("You have already voted on this proposal.", code="already_voted")
-        Vote.objects.create(proposal=locked, reviewer=reviewer, verdict=verdict, comment=comment or "",
-                            args=args if rule.needs_args else None)
+        votes.append(Vote.objects.create(proposal=locked, reviewer=reviewer, verdict=verdict, comment=comment or "",
+                                         args=args if rule.needs_args else None))  # the newest: last
         if rule.needs_args:
             locked.final_args = args
-        votes = list(locked.votes.select_related("reviewer").order_by("created_at", "id"))  # this one included
         if not rule.approves or _quorum_reached(locked, votes):
             if rule.approves:  # first, while the row is still pending: a decided proposal is immutable
                 _settle_conflicts(locked, reviewer, supersede=supersede_conflicts)
@@ -113,7 +115,27 @@ def proposal_decide(*, proposal: Proposal, reviewer, verdict: str, comment: str 
             locked.save()
             audit.voted(locked, reviewer, verdict, comment or "", args if rule.needs_args else None)
             transaction.on_commit(lambda: events.announce(locked, "proposal.updated"))
-    return Proposal.objects.select_related(*RELATED).get(pk=locked.pk)
+    return _as_stored(locked, votes)
+
+
+def _as_stored(p: Proposal, votes: list[Vote]) -> Proposal:
+    """``p`` as the committed transaction left it, with what the answer shows and no further query:
+    every column is ``p``'s own (it was read under the lock and saved), its agent was read with it,
+    the decider is the reviewer, the inbox and the policy's name come from the governance snapshot
+    (else a lazy read), and its votes are ``votes`` (all of them, oldest first)."""
+    snap = governance_snapshot()
+    if p.inbox_id is not None and not Proposal._meta.get_field("inbox").is_cached(p):
+        inbox = snap.inbox(p.inbox_id)
+        if inbox is not None:
+            p.inbox = inbox
+    if p.policy_id is not None and not Proposal._meta.get_field("policy").is_cached(p):
+        compiled = next((c for c in snap.policies if c.id == p.policy_id), None)
+        if compiled is not None:  # the response names the policy, as a submission's does
+            p.policy = Policy(pk=compiled.id, name=compiled.name)
+    related = p.votes.all()
+    related._result_cache, related._prefetch_done = list(votes), True  # what prefetch_related leaves
+    p._prefetched_objects_cache = {**getattr(p, "_prefetched_objects_cache", {}), "votes": related}
+    return p
 
 
 def _quorum_reached(p: Proposal, votes: list[Vote]) -> bool:
@@ -136,7 +158,7 @@ def _decide(p: Proposal, reviewer, rule: Verdict, verdict: str, comment: str, vo
     if rule.approves:
         audit.bind_approval(p, p.decided_at)
     p._change_reason = change_reason(f"{verdict} by {reviewer.get_username()}")
-    p.save()
+    history.proposal_save(p)
     audit.decided(p, reviewer, verdict, comment, votes)
     after_decision(p)
 

@@ -2,11 +2,20 @@
 
 Groups:
 - ``inbox-<id>``: every open reviewer page of that inbox. Message type ``inbox.event`` with
-  ``event`` = ``proposal.created`` | ``proposal.decided`` | ``proposal.moved`` and a small ``proposal``
-  dict (the JSON the page renders), plus the inbox's new ``pending_count``.
+  ``event`` = ``proposal.created`` | ``proposal.decided`` | ``proposal.updated`` | ``proposal.moved``
+  | ``proposal.conflict`` and a small ``proposal`` dict (the JSON the page renders), plus how the
+  inbox's pending count changed: ``pending_delta`` (+1 created, -1 decided, 0 updated) on the hot
+  paths, which costs no query; the absolute ``pending_count`` (one COUNT) only where the change is not
+  known from the event (``inbox.watcher``'s re-announcements, moves, conflict marks).
 - ``proposal-<uuid>``: long-poll waiters of one proposal. Message type ``proposal.decided``.
 
 Payloads are encoded once per event, not once per socket (fan-out is CPU-bound in the worker).
+
+Publishing from sync code (every service runs in a sync request or task): with Redis
+(``channels_redis.pubsub.RedisPubSubChannelLayer``) the message is PUBLISHed by one process-wide,
+pooled sync Redis client on the very channel and in the very encoding the layer's subscribers read
+(``orchestra_site.publish``); ``async_to_sync(group_send)`` would start an event loop and a new Redis connection
+per call. Other layers (the in-memory one) go through ``async_to_sync(group_send)``.
 
 Each process remembers which version (``updated_at``) of a proposal it announced last (the most
 recent ``ANNOUNCED_KEPT`` proposals), so that ``inbox.watcher``, which carries changes made by other
@@ -17,9 +26,9 @@ import logging
 import threading
 from collections import OrderedDict
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
+
+from orchestra_site.publish import group_send
 
 from .models import Proposal
 from .selectors import pending_count
@@ -68,11 +77,8 @@ def _deadline(p: Proposal) -> str | None:
 
 
 def _send(group: str, message: dict) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        group_send(group, message)
     except Exception:  # a lost live update must never undo or fail a committed decision
         log.exception("group_send to %s failed", group)
 
@@ -95,16 +101,25 @@ def _remember(p: Proposal) -> None:
             _announced.popitem(last=False)
 
 
-def announce(p: Proposal, event: str, *, inbox_ids=None) -> None:
-    """Tell every open page of the proposal's inbox (and of ``inbox_ids``) about ``event``."""
+PENDING_DELTA = {"proposal.created": 1, "proposal.decided": -1, "proposal.updated": 0}
+
+
+def announce(p: Proposal, event: str, *, inbox_ids=None, counted: bool = False) -> None:
+    """Tell every open page of the proposal's inbox (and of ``inbox_ids``) about ``event``.
+
+    ``proposal.created`` / ``proposal.decided`` / ``proposal.updated`` carry ``pending_delta``
+    (+1 / -1 / 0) and cost no query; other events, and any with ``counted=True`` (the watcher, which
+    cannot tell a new proposal from a changed one), carry the inbox's ``pending_count`` (one COUNT)."""
     _remember(p)
+    if event != "proposal.created" and not p.is_pending:  # first: an agent may be waiting on it
+        _send(proposal_group(p.id), {"type": "proposal.decided", "status": str(p.status)})
     data = json.dumps({"event": event, "proposal": proposal_card(p)}, cls=DjangoJSONEncoder)
+    delta = None if counted else PENDING_DELTA.get(event)
     for inbox_id in inbox_ids or [p.inbox_id]:
         if inbox_id is None:
             continue
-        _send(inbox_group(inbox_id), {"type": "inbox.event", "data": data, "pending_count": pending_count(inbox_id)})
-    if event != "proposal.created" and not p.is_pending:
-        _send(proposal_group(p.id), {"type": "proposal.decided", "status": str(p.status)})
+        count = {"pending_delta": delta} if delta is not None else {"pending_count": pending_count(inbox_id)}
+        _send(inbox_group(inbox_id), {"type": "inbox.event", "data": data, **count})
 
 
 def announce_conflict(p: Proposal, approved: Proposal) -> None:

@@ -71,28 +71,40 @@ def demos() -> list[DemoExtension]:
 
 
 def proposals_decided(proposals: list) -> None:
-    """Inside the deciding transaction: tell every link handler that ``proposals`` left ``pending``."""
-    for handler in _registry.links.values():
-        if handler.decided is not None:
-            handler.decided(proposals)
+    """Inside the deciding transaction: tell each link handler which of ``proposals`` (its own, by
+    ``Proposal.link_kind``) left ``pending``. Unlinked proposals cost nothing."""
+    for name, mine in _by_kind(proposals).items():
+        handler = _registry.links.get(name)
+        if handler is not None and handler.decided is not None:
+            handler.decided(mine)
 
 
 def proposals_access(principal, proposals: list) -> dict:
-    """``{proposal id: (may view, may decide)}`` for those of ``proposals`` a link handler answers for."""
+    """``{proposal id: (may view, may decide)}`` for those of ``proposals`` a link handler answers for
+    (only linked proposals are asked about: one call per handler)."""
     answers: dict = {}
-    for handler in _registry.links.values():
+    for name, mine in _by_kind(proposals).items():
+        handler = _registry.links.get(name)
+        if handler is None:
+            continue
         if handler.access_many is not None:
-            answers.update(handler.access_many(principal, proposals))
+            answers.update(handler.access_many(principal, mine))
         else:
-            answers.update({p.pk: a for p in proposals if (a := handler.access(principal, p)) is not None})
+            answers.update({p.pk: a for p in mine if (a := handler.access(principal, p)) is not None})
     return answers
 
 
+def _by_kind(proposals: list) -> dict:
+    kinds: dict = {}
+    for p in proposals:
+        if p.link_kind:
+            kinds.setdefault(p.link_kind, []).append(p)
+    return kinds
+
+
 def proposal_access(principal, proposal) -> tuple[bool, bool] | None:
-    """``(may view, may decide)`` of a proposal as its link handlers answer it; None when no handler
-    has an opinion (the inbox's own rules apply)."""
-    for handler in _registry.links.values():
-        answer = handler.access(principal, proposal)
-        if answer is not None:
-            return answer
-    return None
+    """``(may view, may decide)`` of a proposal as its link handler answers it; None when it has no
+    link (``Proposal.link_kind`` empty: no handler asked, no query) or the handler has no opinion (the
+    inbox's own rules apply)."""
+    handler = _registry.links.get(proposal.link_kind) if proposal.link_kind else None
+    return handler.access(principal, proposal) if handler is not None else None

@@ -138,6 +138,10 @@ class Proposal(models.Model):
                                    help_text="JSON Schema of the tool's args: edits must keep it.")
     batch = models.CharField(max_length=120, blank=True,
                              help_text="The agent's id for proposals raised together (parallel tool calls).")
+    link_kind = models.CharField(
+        max_length=40, blank=True, default="",
+        help_text="What it was made for, above the inbox (a link handler's name, e.g. incident; see "
+                  "inbox.hooks); empty for most: then no handler is asked who may see or decide it.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["request_hash", "updated_at"])
@@ -150,6 +154,10 @@ class Proposal(models.Model):
             models.Index(fields=["inbox", "status", "-created_at"]),
             models.Index(fields=["agent", "status", "-created_at"]),
             models.Index(fields=["resource", "status"], name="proposal_resource_status"),
+            # A new proposal's most recent pending rivals (inbox.submission._mark_conflicts): an index
+            # range, however many proposals were ever made on the resource.
+            models.Index(fields=["resource", "-created_at"], name="proposal_pending_resource",
+                         condition=models.Q(status="pending")),
             models.Index(fields=["updated_at"], name="proposal_updated_at"),  # inbox.watcher
             models.Index(fields=["agent", "batch"], name="proposal_agent_batch",
                          condition=~models.Q(batch="")),  # inbox.batches

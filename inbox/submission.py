@@ -13,7 +13,7 @@ import hashlib
 import json
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from governance import limits
@@ -21,9 +21,10 @@ from governance.audit.context import current_trace_id, current_workflow
 from governance.models import Agent, Policy
 from governance.policies import Evaluation, Facts, evaluate
 from governance.services import level_inbox_id
+from governance.snapshot import current as governance_snapshot
 from orchestra_site.errors import Forbidden, IdempotencyConflict, InvalidInput
 
-from . import audit, budget, events, hooks, metrics, selectors, tool_calls
+from . import audit, budget, events, history, hooks, metrics, selectors, tool_calls
 from .models import Proposal
 from .notifications import fanout as notify
 from .outcomes import tell_agent
@@ -124,7 +125,9 @@ def proposal_submit(*, agent: Agent, data: dict, idempotency_key: str | None = N
             proposal = _route(agent, data, ev, digest, idempotency_key)
             for handler, target in links:
                 handler.route(proposal, target, ev)
-            proposal.save(force_insert=True)
+                proposal.link_kind = proposal.link_kind or handler.name  # who answers for it (inbox.hooks)
+            _attach_inbox(proposal)
+            history.proposal_save(proposal, created=True)
             audit.submitted(proposal, ev.reasons)
             for handler, target in links:
                 handler.linked(proposal, target)
@@ -193,7 +196,27 @@ def _route(agent: Agent, data: dict, ev: Evaluation, digest: str, idempotency_ke
     return proposal
 
 
+def _attach_inbox(p: Proposal) -> None:
+    """Give ``p`` its inbox from the governance snapshot (the row as of the current governance
+    version; a change to an inbox bumps it): the answer names the inbox without a SELECT."""
+    field = Proposal._meta.get_field("inbox")
+    if p.inbox_id is not None and not field.is_cached(p):
+        inbox = governance_snapshot().inbox(p.inbox_id)
+        if inbox is not None:
+            p.inbox = inbox
+
+
 CONFLICTS_MARKED_MAX = 20
+
+# PostgreSQL: the rivals and both directions of each link in one statement (three round trips otherwise).
+MARK_CONFLICTS_SQL = """
+WITH rivals AS (
+    SELECT id FROM {proposal} WHERE resource = %(resource)s AND status = %(pending)s
+        AND agent_id <> %(agent)s AND id <> %(id)s ORDER BY created_at DESC LIMIT %(limit)s)
+INSERT INTO {link} ({source}, {target})
+SELECT %(id)s, id FROM rivals UNION ALL SELECT id, %(id)s FROM rivals
+ON CONFLICT DO NOTHING
+"""
 
 
 def _mark_conflicts(p: Proposal) -> None:
@@ -203,6 +226,16 @@ def _mark_conflicts(p: Proposal) -> None:
     enough to show side by side, and constant work per proposal even when hundreds wait on one
     resource. Superseding does not depend on these links (see ``_supersede_conflicts``)."""
     if not p.resource:
+        return
+    if connection.vendor == "postgresql":
+        link = Proposal.conflicts_with.through._meta
+        qn = connection.ops.quote_name
+        sql = MARK_CONFLICTS_SQL.format(
+            proposal=qn(Proposal._meta.db_table), link=qn(link.db_table),
+            source=qn(link.get_field("from_proposal").column), target=qn(link.get_field("to_proposal").column))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"resource": p.resource, "pending": Status.PENDING, "agent": p.agent_id, "id": p.pk,
+                                 "limit": CONFLICTS_MARKED_MAX})
         return
     rivals = selectors.pending_rivals(p).order_by("-created_at")
     others = list(rivals.values_list("pk", flat=True)[:CONFLICTS_MARKED_MAX])

@@ -136,6 +136,7 @@ def _announce(pks: list) -> None:
             left[pk].add(inbox_id)
     for p in proposals:
         if p.is_pending:
-            events.announce(p, "proposal.updated", inbox_ids=[p.inbox_id, *sorted(left[p.pk] - {p.inbox_id, None})])
+            events.announce(p, "proposal.updated", inbox_ids=[p.inbox_id, *sorted(left[p.pk] - {p.inbox_id, None})],
+                            counted=True)
         else:
-            events.announce(p, "proposal.decided")
+            events.announce(p, "proposal.decided", counted=True)

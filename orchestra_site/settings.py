@@ -6,6 +6,9 @@ same code runs embedded on a laptop and in production:
 - ``DATABASE_URL``: default ``sqlite:///<repo>/var/db.sqlite3``; ``postgres://…`` for PostgreSQL.
 - ``REDIS_URL``: unset = Channels' in-memory layer, local-memory cache and django-q2's ORM broker;
   set = channels_redis (pub/sub layer), Redis cache and the Redis broker.
+- ``ORCHESTRA_CHANNELS_PREFIX``: the pub/sub layer's channel prefix (default ``orchestra-db<N>``, N the
+  ``REDIS_URL`` database: Redis pub/sub ignores database numbers, so two instances on one Redis
+  server would otherwise hear each other's live events).
 - ``SECRET_KEY`` (or ``DJANGO_SECRET_KEY``), ``DEBUG``, ``ALLOWED_HOSTS``, ``CSRF_TRUSTED_ORIGINS``.
   Production mode (``DATABASE_URL`` set, ``DEBUG`` off) refuses to start without ``SECRET_KEY``;
   ``SECRET_KEY_FALLBACKS`` (comma-separated) keeps older keys valid while rotating.
@@ -167,14 +170,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer, cache, task broker -------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # Redis pub/sub channels ignore the database number: without a prefix of its own, every Orchestra
+    # on one Redis server (one per database) would hear the others' live events.
+    _redis_db = (env.url("REDIS_URL").path or "/0").strip("/") or "0"
     CHANNEL_LAYERS = {
         "default": {
             # The pub/sub layer held 200 sockets under load where RedisChannelLayer did not.
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("ORCHESTRA_CHANNELS_PREFIX",
+                                                                default=f"orchestra-db{_redis_db}")},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Django's RedisCache, keeping one Redis client per pool (orchestra_site.cache).
+    CACHES = {"default": {"BACKEND": "orchestra_site.cache.PooledClientRedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # A file cache, not process memory: the web server and the q2 cluster share it (policy version).

@@ -27,6 +27,14 @@
   // --- counts --------------------------------------------------------------------------------------
   const baseTitle = document.title;
 
+  // A socket message carries a delta (+1 created, -1 decided) where the server knows it without a
+  // query, else the absolute count: add the delta to what the page shows (rendered with the page).
+  function addToCount(inboxId, delta) {
+    const el = $(`[data-count-for="${inboxId}"]`);
+    const n = el ? Number.parseInt(el.textContent, 10) : Number.NaN;
+    if (!Number.isNaN(n)) setCount(inboxId, Math.max(0, n + delta));
+  }
+
   function setCount(inboxId, n) {
     const queue = $("#queue");
     if (queue && Number(queue.dataset.inbox) === inboxId) document.title = n ? `(${n}) ${baseTitle}` : baseTitle;
@@ -73,6 +81,7 @@
         let msg;
         try { msg = JSON.parse(e.data); } catch { return; }
         if (typeof msg.pending_count === "number") setCount(inboxId, msg.pending_count);
+        else if (typeof msg.pending_delta === "number" && msg.pending_delta) addToCount(inboxId, msg.pending_delta);
         document.dispatchEvent(new CustomEvent("orchestra:event", { detail: { inboxId, ...msg } }));
       };
       ws.onclose = (e) => {

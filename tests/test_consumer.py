@@ -40,7 +40,7 @@ async def test_reviewer_receives_proposal_created(alice, agent, platform_inbox):
 
     message = await ws.receive_json_from(timeout=3)
     assert message["event"] == "proposal.created"
-    assert message["pending_count"] == 1
+    assert message["pending_delta"] == 1 and "pending_count" not in message  # no COUNT per event
     card = message["proposal"]
     assert card["id"] == str(proposal.id) and card["inbox_id"] == platform_inbox.pk
     assert card["status"] == "pending" and card["agent"] == "deploy-bot" and card["risk"] == "high"
@@ -56,7 +56,7 @@ async def test_reviewer_receives_proposal_decided_with_the_decider(alice, agent,
 
     message = await ws.receive_json_from(timeout=3)
     assert message["event"] == "proposal.decided"
-    assert message["pending_count"] == 0
+    assert message["pending_delta"] == -1 and "pending_count" not in message
     assert message["proposal"]["status"] == "rejected" and message["proposal"]["decided_by"] == "alice"
     await ws.disconnect()
 

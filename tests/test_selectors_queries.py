@@ -136,15 +136,34 @@ def test_for_decision_drops_view_only_grants(thirty_inbox_reviewer, django_asser
     assert len(decidable) == 18
 
 
-def test_deciding_checks_cost_six_queries_at_most(alice, agent, django_assert_max_num_queries):
+def test_deciding_checks_cost_five_queries_at_most(alice, agent, django_assert_max_num_queries):
     """``access_proposal(for_decision=True)`` for a reviewer as a request sees it: the proposal, the
     user's and groups' global permissions (ModelBackend), and the object permissions on the inbox once
-    (one guardian checker per user object, reused for view and decide); and one indexed lookup of the
-    proposal's link (``inbox.hooks``: is it an incident's remediation, which its commander decides?)."""
+    (one guardian checker per user object, reused for view and decide). A proposal with no link
+    (``Proposal.link_kind`` empty) costs no look-up of one (``inbox.hooks``)."""
     from inbox import permissions
     from tests.conftest import PROPOSAL
 
     proposal = services.proposal_submit(agent=agent, data=dict(PROPOSAL))[0]
     user = fresh(alice)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(5):
         permissions.access_proposal(user, proposal.pk, for_decision=True)
+
+
+def test_a_submission_and_an_approval_cost_few_queries(alice, agent, django_assert_max_num_queries):
+    """The hot paths' budgets (PostgreSQL: conflict marks are one statement there). A submission: the
+    proposal and its history row, the audit event, the conflict marks; an approval: the locked row,
+    its votes, the vote, the rivals, the proposal and its history row, the audit event; the answer is
+    built without reading the proposal again."""
+    from django.db import connection
+
+    from tests.conftest import PROPOSAL
+
+    pg = connection.vendor == "postgresql"
+    services.proposal_submit(agent=agent, data=dict(PROPOSAL))  # loads the governance snapshot once
+    # Inside the test's transaction: SAVEPOINT and RELEASE count too. SQLite: the marks by the ORM.
+    with django_assert_max_num_queries(6 if pg else 8):
+        proposal = services.proposal_submit(agent=agent, data=dict(PROPOSAL))[0]
+    reviewer = fresh(alice)
+    with django_assert_max_num_queries(11):
+        services.proposal_decide(proposal=proposal, reviewer=reviewer, verdict="approve", comment="ok")

@@ -46,6 +46,8 @@ def common_args(parser: argparse.ArgumentParser, *, workers: int = 2) -> argpars
     g = parser.add_argument_group("server")
     g.add_argument("--workers", type=int, default=workers, help=f"server worker processes (default {workers})")
     g.add_argument("--redis-db", type=int, default=8, help="Redis database number for the server (default 8)")
+    g.add_argument("--db-prefix", default="orch_bench_",
+                   help="prefix of the benchmark's fresh database names (default orch_bench_)")
     g.add_argument("--src", default="HEAD",
                    help="what to serve: 'HEAD' (default) = the last commit of this repository, exported to a "
                         "temporary directory (so half-done uncommitted edits do not break a run); or a "
@@ -114,15 +116,17 @@ class Bench:
     """A fresh database plus one Orchestra server. Use as ``with Bench(args) as b:``."""
 
     def __init__(self, args, *, server: str = "asgi", agents: int = 1, reviewers: int = 0,
-                 workers: int | None = None):
+                 workers: int | None = None, baseline: bool = False, preload: int = 0, preload_pending: int = 0):
         self.args = args
         self.server = server
+        self.baseline = baseline  # serve benchmarks.baseline (bare Django-ninja), not Orchestra
+        self.preload, self.preload_pending = preload, min(preload, preload_pending)
         self.workers = workers or args.workers
         self.n_agents = agents
         self.n_reviewers = reviewers
         self.tmp = Path(tempfile.mkdtemp(prefix="orch-bench-"))
         self.src = self._source(args.src)
-        self.db = "orch_bench_" + uuid.uuid4().hex[:10]
+        self.db = getattr(args, "db_prefix", "orch_bench_") + uuid.uuid4().hex[:10]
         self.env = dict(os.environ)
         for k in ("DJANGO_SETTINGS_MODULE", "DEBUG"):
             self.env.pop(k, None)
@@ -133,6 +137,8 @@ class Bench:
             DJANGO_SUPERUSER_PASSWORD="bench-pass-123",
             LOG_LEVEL="WARNING",
         )
+        if baseline:
+            self.env["DJANGO_SETTINGS_MODULE"] = "benchmarks.baseline.settings"
         self.proc = None
         self.db_created = False
         self.port = free_port()
@@ -190,6 +196,13 @@ class Bench:
         t0 = time.monotonic()
         self.psql(f"create database {self.db}")
         self.db_created = True
+        if self.baseline:
+            self.agent_tokens = ["bare_" + uuid.uuid4().hex for _ in range(self.n_agents)]
+            self.django_module("benchmarks.baseline.seed", *self.agent_tokens)
+            self.sessions, self.reviewer_token, self.inbox_id = [], None, None
+            print(f"[setup] database {self.db}: bare Django-ninja baseline, {self.n_agents} token(s) "
+                  f"({time.monotonic() - t0:.1f} s)", flush=True)
+            return self
         self.manage("migrate", "--noinput")
         self.manage("createsuperuser", "--noinput", "--username", "benchadmin", "--email", "bench@example.com")
         self.agent_tokens = [last_line(self.manage("create_agent", "bench-agent-0", "--domain", "Platform"))]
@@ -203,7 +216,42 @@ class Bench:
         self.inbox_id = extra["inbox_id"]
         print(f"[setup] database {self.db}: {len(self.agent_tokens)} agent(s), {len(self.sessions)} reviewer "
               f"session(s), Platform inbox #{self.inbox_id} ({time.monotonic() - t0:.1f} s)", flush=True)
+        if self.preload:
+            self.preload_proposals()
         return self
+
+    def preload_proposals(self):
+        """Store ``preload`` proposals of bench-agent-0 in the Platform inbox with SQL (one history row
+        each): ``preload_pending`` pending (the newest), the others approved a day ago; on 5,000 other
+        resources, so the benchmark's own conflicts are unchanged. Then ANALYZE."""
+        t0 = time.monotonic()
+        n, pending = self.preload, self.preload_pending
+        agent = self.psql("select id from governance_agent where name = 'bench-agent-0'", self.db)
+        self.psql(f"""
+            insert into inbox_proposal (id, kind, action, resource, args, summary, reasoning, risk, confidence,
+              cost_usd, classification, related_tasks, callback_url, request_hash, status, category, level,
+              routing_reason, quorum, is_frozen, decided_at, decision_comment, final_args, approval_digest, workflow,
+              trace_id, allowed_verdicts, batch, channel_spec, response_options, link_kind, created_at, updated_at,
+              agent_id, inbox_id)
+            select gen_random_uuid(), 'action', 'deploy.rollback', 'service:preload-' || (g % 5000),
+              '{{"service": "x"}}'::jsonb, 'preloaded proposal ' || g, 'bulk', 'low', 0.9, 0.10, 'internal',
+              '[]'::jsonb, '', md5(g::text), case when g <= {pending} then 'pending' else 'approved' end, '',
+              'agent', 'preloaded', 1, false, case when g <= {pending} then null else now() - interval '1 day' end,
+              '', null, '', '', '', '[]'::jsonb, '', '{{}}'::jsonb, '[]'::jsonb, '',
+              now() - make_interval(secs => g), now() - make_interval(secs => g), {agent}, {self.inbox_id}
+            from generate_series(1, {n}) g""", self.db)
+        cols = ("id, kind, action, resource, args, summary, reasoning, risk, confidence, cost_usd, classification, "
+                "related_tasks, callback_url, expires_at, idempotency_key, status, category, level, policy_version, "
+                "routing_reason, quorum, sla_due_at, is_frozen, decided_at, decision_comment, final_args, "
+                "approval_digest, approval_expires_at, workflow, response_options, channel_spec, trace_id, "
+                "allowed_verdicts, args_schema, batch, created_at, agent_id, inbox_id, policy_id, decided_by_id, "
+                "link_kind")
+        self.psql(f"insert into inbox_historicalproposal ({cols}, history_date, history_type, history_change_reason) "
+                  f"select {cols}, created_at, '+', 'preloaded' from inbox_proposal where summary like 'preloaded%'",
+                  self.db)
+        self.psql("analyze", self.db)
+        print(f"[setup] preloaded {n:,} proposals ({pending:,} pending) with their history rows "
+              f"({time.monotonic() - t0:.1f} s)", flush=True)
 
     def start(self):
         self.log_path = self.tmp / f"server-{self.server}.log"
@@ -215,7 +263,8 @@ class Bench:
                    "--port", str(self.port), "--workers", w, "--log-level", "warning", "--no-access-log",
                    "--loop", "uvloop", "--http", "httptools"]
         elif self.server == "wsgi":
-            cmd = [PY, "-m", "gunicorn", "orchestra_site.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+            app = "benchmarks.baseline.wsgi:application" if self.baseline else "orchestra_site.wsgi:application"
+            cmd = [PY, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{self.port}",
                    "--workers", w, "--worker-class", "sync", "--log-level", "warning", "--keep-alive", "75"]
         else:
             raise ValueError(self.server)

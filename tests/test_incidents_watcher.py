@@ -41,7 +41,13 @@ def received(layer, channel, wait: float = 0.2) -> list[dict]:
     return async_to_sync(drain)()
 
 
-def test_a_change_made_elsewhere_reaches_this_process_board_and_war_room_once(monitor, ines):
+@pytest.fixture
+def in_memory_layer(settings):
+    """The watcher's case: the embedded default, whatever layer this run is configured with."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+def test_a_change_made_elsewhere_reaches_this_process_board_and_war_room_once(monitor, ines, in_memory_layer):
     assert look_once in watcher._looks  # registered by IncidentsConfig.ready
     incident = accepted(monitor, ines)
     layer, channel = listen(events.board_group(incident.domain_id), events.incident_group(incident.pk))

@@ -204,6 +204,7 @@ class Bench:
                   f"({time.monotonic() - t0:.1f} s)", flush=True)
             return self
         self.manage("migrate", "--noinput")
+        self.manage("collectstatic", "--noinput")  # production mode serves hashed static names (pages need them)
         self.manage("createsuperuser", "--noinput", "--username", "benchadmin", "--email", "bench@example.com")
         self.agent_tokens = [last_line(self.manage("create_agent", "bench-agent-0", "--domain", "Platform"))]
         self.admin_token = last_line(self.manage("create_user_token", "benchadmin"))

@@ -378,3 +378,11 @@ def test_a_delivery_cut_mid_send_is_sent_again_after_its_lease(agent, alice, dja
     assert (row.state, row.attempts) == (State.DELIVERED, 2) and len(mail.outbox) == 1
     assert fanout.event_fan_out(event.pk) == []  # fanned out once
 
+
+
+def test_the_profile_page_shows_the_preferences_once_with_a_plain_title(alice, client):
+    client.force_login(alice)
+    html = client.get("/profile/").content.decode()
+    assert html.count('id="notifications"') == 1
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title and "Profile" in title

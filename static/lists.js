@@ -46,7 +46,35 @@
     $("#live-notice").hidden = false;
   }
 
+  // On a phone the filter fields and the bulk-decision card would push the first row below the fold:
+  // only the search stays open (with a "More filters" toggle) unless a filter is in use, and the bulk
+  // card shows once a row is ticked. Without JavaScript everything stays open.
+  function compactOnPhones() {
+    if (!window.matchMedia("(max-width: 640px)").matches) return;
+    const filters = $("#filters");
+    if (filters && !filters.dataset.narrowed) {
+      filters.classList.add("compact");
+      const toggle = Object.assign(document.createElement("button"), {
+        type: "button", className: "btn small more-filters", textContent: "More filters",
+      });
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.addEventListener("click", () => {
+        const open = filters.classList.toggle("compact") === false;
+        toggle.setAttribute("aria-expanded", String(open));
+        toggle.textContent = open ? "Fewer filters" : "More filters";
+      });
+      filters.querySelector(".filter-buttons")?.prepend(toggle);
+    }
+    const bulk = $("#bulk-decide");
+    if (bulk) {
+      const sync = () => { bulk.hidden = !document.querySelector('input[data-field="select"]:checked'); };
+      document.addEventListener("change", (e) => { if (e.target.matches('input[data-field="select"]')) sync(); });
+      sync();
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    compactOnPhones();
     document.addEventListener("orchestra:event", onEvent);
     refreshDeadlines();
     setInterval(refreshDeadlines, 30000);

@@ -71,6 +71,15 @@ def test_the_inbox_list_filters_pages_and_shows_deadlines(live_url, browser, ali
     assert page.locator("td.due.overdue").count() >= 1
     shot(page, f"inbox-{width}")
     assert no_horizontal_scroll(page)  # the table scrolls inside its card, the page does not
+    if width == 390:  # on a phone: the search only, and the bulk card once a row is ticked
+        assert page.locator("#filters.compact").count() == 1 and not page.locator("#id_risk").is_visible()
+        assert page.locator("#bulk-decide").is_hidden()
+        page.locator('#queue-rows input[data-field="select"]').first.check()
+        assert page.locator("#bulk-decide").is_visible()
+        page.click("#filters .more-filters")
+        assert page.locator("#id_risk").is_visible()
+    else:
+        assert page.locator("#filters.compact").count() == 0 and page.locator("#bulk-decide").is_visible()
     # The filter form works as a plain GET form.
     page.select_option("#id_risk", "critical")
     page.fill("#id_q", "svc-1")

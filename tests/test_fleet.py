@@ -24,7 +24,8 @@ from orchestra_client import OrchestraClient
 
 ACTIONS = {"ticket.route", "ticket.flag_legal", "content.publish_article", "ticket.file_bug", "release.hold",
            "service.restart", "deploy.rollback", "firewall.update_rule", "data.retention_exception",
-           "oncall.reassign"}
+           "oncall.reassign", "billing.refund", "asset.license_renewal", "translation.order",
+           "capacity.reserve"}
 
 
 def test_every_scenario_action_is_covered():
@@ -50,8 +51,8 @@ def test_generated_bodies_are_valid_proposals(action):
 def test_scenarios_mix_their_actions():
     rng = random.Random(1)
     ops = next(s for s in scenarios.SCENARIOS if s.agent == "ops-handoff-bot")
-    assert {ops.next_body(rng)["action"] for _ in range(60)} == {
-        "service.restart", "deploy.rollback", "firewall.update_rule", "oncall.reassign"}
+    assert {ops.next_body(rng)["action"] for _ in range(80)} == {
+        "service.restart", "deploy.rollback", "firewall.update_rule", "oncall.reassign", "capacity.reserve"}
 
 
 def test_every_scenario_is_accepted_and_decidable_in_the_seeded_demo(db):
@@ -167,6 +168,9 @@ def test_the_openers_give_every_demo_login_work_and_the_board_what_only_it_decid
             assert p.is_pending, body
             pending.append(p)
     assert {slug for slug, *_ in INBOXES} <= {p.inbox.slug for p in pending}
+    from governance.models import Inbox
+
+    assert set(Inbox.objects.values_list("slug", flat=True)) == {p.inbox.slug for p in pending}  # every inbox
     for username, *_ in USERS:
         if username in ("admin", "audrey"):  # audrey audits: she reads, never decides
             continue

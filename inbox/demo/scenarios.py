@@ -326,6 +326,107 @@ def data_retention_exception(rng: random.Random) -> Body:
     }
 
 
+REFUND_REASONS = ["charged twice for the October plan", "billed after cancelling", "outage credit owed under the SLA",
+                  "plan downgraded but billed at the old price"]
+
+
+def billing_refund(rng: random.Random) -> Body:
+    """Refund a customer: no policy routes billing, so the Operations domain's default inbox reviews it."""
+    customer = rng.choice(CUSTOMERS)
+    ticket = f"SUP-{rng.randint(4000, 9999)}"
+    amount = round(rng.uniform(12, 90), 2)
+    why = rng.choice(REFUND_REASONS)
+    return {
+        "action": "billing.refund",
+        "resource": f"account:{customer.lower().replace(' ', '-')}",
+        "summary": f"Refund {customer} ${amount:.2f}: {why} ({ticket})",
+        "args": {"customer": customer, "amount_usd": amount, "ticket": ticket, "reason": why},
+        "reasoning": f"{ticket}: the customer says they were {why}; the invoice history agrees. The refund is "
+                     f"below the support team's own limit, but money leaves the company, so a person confirms.",
+        "risk": "medium",
+        "confidence": _conf(rng, 0.7, 0.92),
+        "cost_usd": f"{amount:.2f}",
+        "classification": "internal",
+        "related_tasks": [ticket],
+    }
+
+
+LICENSED_ASSETS = [("stock photo pack 'Harbour at dawn'", "photo"), ("font family 'Atlas Grotesk'", "font"),
+                   ("video clip 'City timelapse'", "video"), ("illustration set 'Onboarding'", "illustration")]
+
+
+def asset_license_renewal(rng: random.Random) -> Body:
+    """Renew a licence for a published asset: over $100, so it escalates to the Product domain's
+    orchestrator (the default cost policy)."""
+    asset, kind = rng.choice(LICENSED_ASSETS)
+    years = rng.choice([1, 2, 3])
+    cost = f"{rng.uniform(120, 900):.2f}"
+    ref = f"LIC-{rng.randint(100, 999)}"
+    return {
+        "action": "asset.license_renewal",
+        "resource": f"asset:{kind}-{ref.lower()}",
+        "summary": f"Renew the licence of the {asset} for {years} year{'s' if years > 1 else ''} (${cost})",
+        "args": {"asset": asset, "years": years, "cost_usd": cost, "reference": ref},
+        "reasoning": f"The licence ({ref}) runs out in {rng.randint(5, 25)} days and the asset is on "
+                     f"{rng.randint(3, 40)} live pages; taking them down would cost more than renewing.",
+        "risk": "medium",
+        "confidence": _conf(rng, 0.75, 0.95),
+        "cost_usd": cost,
+        "classification": "internal",
+        "related_tasks": [ref],
+    }
+
+
+CAPACITY = [("payments", "db.r6g.2xlarge"), ("checkout", "c7g.4xlarge"), ("search", "r6g.4xlarge"),
+            ("ledger", "db.r6g.xlarge")]
+
+
+def capacity_reserve(rng: random.Random) -> Body:
+    """Reserve capacity ahead of a peak: over $100, so it escalates to the Operations domain's orchestrator."""
+    service, instance = rng.choice(CAPACITY)
+    count = rng.randint(2, 8)
+    cost = f"{count * rng.uniform(60, 180):.2f}"
+    ref = f"CAP-{rng.randint(100, 999)}"
+    return {
+        "action": "capacity.reserve",
+        "resource": f"service:{service}",
+        "summary": f"Reserve {count} × {instance} for {service} ahead of the month-end peak (${cost})",
+        "args": {"service": service, "instance_type": instance, "count": count, "months": 1, "reference": ref},
+        "reasoning": f"Last month-end {service} ran at {rng.randint(82, 97)} % CPU for {rng.randint(2, 6)} hours; "
+                     f"reserved capacity costs ${cost} against on-demand surge pricing.",
+        "risk": "medium",
+        "confidence": _conf(rng, 0.7, 0.9),
+        "cost_usd": cost,
+        "classification": "internal",
+        "related_tasks": [ref],
+    }
+
+
+LANGUAGES = ["German", "French", "Japanese", "Spanish", "Portuguese", "Dutch"]
+
+
+def translation_order(rng: random.Random) -> Body:
+    """Order a translation of a page: no policy routes it, so the Product domain's default inbox reviews it."""
+    title = rng.choice(ARTICLES)[0]
+    language = rng.choice(LANGUAGES)
+    words = rng.randint(600, 2400)
+    cost = f"{words * rng.uniform(0.03, 0.06):.2f}"
+    ref = f"TR-{rng.randint(1000, 9999)}"
+    return {
+        "action": "translation.order",
+        "resource": f"page:{ref.lower()}",
+        "summary": f"Order a {language} translation of '{title}' ({words} words, ${cost})",
+        "args": {"title": title, "language": language, "words": words, "vendor": "LinguaPro", "reference": ref},
+        "reasoning": f"{rng.randint(8, 30)} % of the page's readers last month browsed in {language}; the vendor "
+                     f"quotes ${cost} and five working days.",
+        "risk": "low",
+        "confidence": _conf(rng, 0.6, 0.9),
+        "cost_usd": cost,
+        "classification": "public",
+        "related_tasks": [ref],
+    }
+
+
 ONCALL_TEAMS = ["platform-sre", "database-reliability", "edge-network"]
 
 
@@ -384,12 +485,14 @@ class Scenario:
     distinct: bool = False
 
     def next_body(self, rng: random.Random, proposed: Counter | None = None) -> Body:
-        """A proposal body; with ``distinct``, the least proposed resource (per ``proposed``, resource →
-        times) of ``DISTINCT_DRAWS`` drawn."""
+        """A proposal body: an action drawn by the generators' weights; with ``distinct``, of
+        ``DISTINCT_DRAWS`` bodies of that action, the one whose resource was proposed least (per
+        ``proposed``, resource → times)."""
         funcs, weights = zip(*self.generators, strict=True)
+        func = rng.choices(funcs, weights=weights)[0]  # the mix of actions keeps its weights
         if not (self.distinct and proposed is not None):
-            return rng.choices(funcs, weights=weights)[0](rng)
-        bodies = [rng.choices(funcs, weights=weights)[0](rng) for _ in range(DISTINCT_DRAWS)]
+            return func(rng)
+        bodies = [func(rng) for _ in range(DISTINCT_DRAWS)]
         return min(bodies, key=lambda body: proposed[body["resource"]])
 
     def opener(self, n: int, rng: random.Random) -> Body | None:
@@ -399,19 +502,22 @@ class Scenario:
 
 SCENARIOS = (
     Scenario("intake-triage-bot", "Intake triage",
-             ((ticket_route, 4), (ticket_flag_legal, 1), (data_retention_exception, 0.5)),
-             openers=(functools.partial(ticket_route, confidence=0.72), ticket_flag_legal, data_retention_exception),
+             ((ticket_route, 4), (ticket_flag_legal, 1), (data_retention_exception, 0.5), (billing_refund, 0.7)),
+             openers=(functools.partial(ticket_route, confidence=0.72), ticket_flag_legal, data_retention_exception,
+                      billing_refund),
              share=3),
-    Scenario("content-pipeline-bot", "Content pipeline", ((content_publish_article, 1),),
-             openers=(content_publish_article,), share=1, distinct=True),
+    Scenario("content-pipeline-bot", "Content pipeline",
+             ((content_publish_article, 1), (translation_order, 0.3), (asset_license_renewal, 0.15)),
+             openers=(content_publish_article, translation_order, asset_license_renewal), share=1, distinct=True),
     Scenario("qa-release-bot", "QA and release", ((ticket_file_bug, 3), (release_hold, 1), (oncall_reassign, 0.5)),
              openers=(functools.partial(ticket_file_bug, confidence=0.7),
                       functools.partial(release_hold, risk="medium"),
                       functools.partial(oncall_reassign, team="platform-sre", week=48)), share=2),
     Scenario("ops-handoff-bot", "Ops handoffs",
-             ((service_restart, 2), (deploy_rollback, 2), (firewall_update_rule, 1), (oncall_reassign, 0.5)),
+             ((service_restart, 2), (deploy_rollback, 2), (firewall_update_rule, 1), (oncall_reassign, 0.5),
+              (capacity_reserve, 0.3)),
              openers=(functools.partial(deploy_rollback, risk="high"), service_restart,
-                      functools.partial(oncall_reassign, team="platform-sre", week=48)), share=3),
+                      functools.partial(oncall_reassign, team="platform-sre", week=48), capacity_reserve), share=3),
 )
 AGENT_NAMES = tuple(s.agent for s in SCENARIOS)
 ACTIONS = {g.__name__.replace("_", ".", 1): g for s in SCENARIOS for g, _ in s.generators}

@@ -35,8 +35,32 @@ from .selectors import pending_count
 
 log = logging.getLogger("orchestra.events")
 ANNOUNCED_KEPT = 4096
-_announced: OrderedDict = OrderedDict()  # proposal id -> updated_at of the version last announced here
-_announced_lock = threading.Lock()
+
+
+class Announced:
+    """The versions this process announced lately: ``key`` -> the latest version (any ordered value,
+    e.g. ``updated_at``), the most recent ``kept`` keys. Thread-safe. What ``inbox.watcher`` (and the
+    apps' looks registered with it) ask so as not to announce a change twice."""
+
+    def __init__(self, kept: int):
+        self.kept, self._versions, self._lock = kept, OrderedDict(), threading.Lock()
+
+    def seen(self, key, version) -> bool:
+        """Was this version of ``key`` (or a later one) announced here?"""
+        with self._lock:
+            at = self._versions.get(key)
+        return at is not None and version is not None and at >= version
+
+    def remember(self, key, version) -> None:
+        with self._lock:
+            if (self._versions.get(key) or version) <= version:
+                self._versions[key] = version
+            self._versions.move_to_end(key)
+            while len(self._versions) > self.kept:
+                self._versions.popitem(last=False)
+
+
+_announced = Announced(ANNOUNCED_KEPT)  # proposal id -> updated_at of the version last announced here
 
 
 def inbox_group(inbox_id) -> str:
@@ -85,20 +109,12 @@ def _send(group: str, message: dict) -> None:
 
 def announced_here(proposal_id, updated_at) -> bool:
     """Has this process announced this version of the proposal (or a later one)?"""
-    with _announced_lock:
-        at = _announced.get(proposal_id)
-    return at is not None and updated_at is not None and at >= updated_at
+    return _announced.seen(proposal_id, updated_at)
 
 
 def _remember(p: Proposal) -> None:
-    if p.updated_at is None:
-        return
-    with _announced_lock:
-        if (_announced.get(p.pk) or p.updated_at) <= p.updated_at:
-            _announced[p.pk] = p.updated_at
-        _announced.move_to_end(p.pk)
-        while len(_announced) > ANNOUNCED_KEPT:
-            _announced.popitem(last=False)
+    if p.updated_at is not None:
+        _announced.remember(p.pk, p.updated_at)
 
 
 PENDING_DELTA = {"proposal.created": 1, "proposal.decided": -1, "proposal.updated": 0}

@@ -11,12 +11,11 @@ when the change added a timeline entry, ``{"event": "timeline.added", "incident_
 """
 import json
 import logging
-import threading
-from collections import OrderedDict
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from inbox.events import Announced
 from orchestra_site.publish import group_send
 
 from . import selectors
@@ -24,8 +23,7 @@ from .models import OPEN, Status, TimelineEntry
 
 log = logging.getLogger("orchestra.events")
 KEPT = 2048  # the most recent incident versions and timeline entries this process announced
-_announced: OrderedDict = OrderedDict()  # ("incident", id) -> updated_at, ("entry", id) -> True
-_announced_lock = threading.Lock()
+_announced = Announced(KEPT)  # ("incident", id) -> updated_at, ("entry", id) -> True
 
 
 def board_group(domain_id) -> str:
@@ -68,22 +66,11 @@ def _send(group: str, data: str) -> None:
 
 def announced_here(incident_id, updated_at) -> bool:
     """Has this process announced this version of the incident (or a later one)? (``incidents.watcher``)"""
-    with _announced_lock:
-        at = _announced.get(("incident", incident_id))
-    return at is not None and at >= updated_at
+    return _announced.seen(("incident", incident_id), updated_at)
 
 
 def entry_announced_here(entry_id) -> bool:
-    with _announced_lock:
-        return ("entry", entry_id) in _announced
-
-
-def _remember(key, value) -> None:
-    with _announced_lock:
-        _announced[key] = max(_announced.get(key, value), value)
-        _announced.move_to_end(key)
-        while len(_announced) > KEPT:
-            _announced.popitem(last=False)
+    return _announced.seen(("entry", entry_id), True)
 
 
 def incident_changed(incident_id, entry_id=None) -> None:
@@ -92,9 +79,9 @@ def incident_changed(incident_id, entry_id=None) -> None:
     row = selectors.board_row(incident_id)
     if row is None:
         return
-    _remember(("incident", row["id"]), row["updated_at"])
+    _announced.remember(("incident", row["id"]), row["updated_at"])
     if entry_id is not None:
-        _remember(("entry", entry_id), True)
+        _announced.remember(("entry", entry_id), True)
     incident_card = card(row)
     _send(board_group(row["domain_id"]), json.dumps({"event": "incident.changed", "incident": incident_card},
                                                    cls=DjangoJSONEncoder))
